@@ -30,7 +30,7 @@ def import_app_modules(apps: Iterable[str], submodule: str) -> Iterator[ModuleTy
     for app in apps:
         package = f"{APPS_PACKAGE}.{app}"
         if importlib.util.find_spec(package) is None:
-            raise AppNotFoundError(f"INSTALLED_APPS lists '{app}', but there is no package {package}")
+            raise AppNotFoundError(f"INSTALLED_APPS lists '{app}', but {package} does not exist")
         # find_spec only answers whether the module exists; errors inside it still propagate.
         if importlib.util.find_spec(f"{package}.{submodule}") is not None:
             yield importlib.import_module(f"{package}.{submodule}")

@@ -47,7 +47,7 @@ def find_bindir() -> Path:
     if pg_ctl := shutil.which("pg_ctl"):
         candidates.append(Path(pg_ctl).resolve().parent)
     if pg_config := shutil.which("pg_config"):
-        result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
         if result.returncode == 0:
             candidates.append(Path(result.stdout.strip()))
     patterns = (
@@ -121,19 +121,20 @@ class PostgresCluster:
                 os_user = pwd.getpwnam("postgres").pw_name
             except KeyError:
                 raise PostgresUnavailableError(
-                    "PostgreSQL refuses to run as root and there is no `postgres` OS user to run "
-                    f"it as: create one (useradd postgres), run as another user, or set {URL_VARIABLE}"
+                    "PostgreSQL refuses to run as root, and there is no `postgres` OS user to run "
+                    f"it as: create one (useradd postgres), run as non-root, or set {URL_VARIABLE}"
                 ) from None
         root = Path(tempfile.mkdtemp(prefix="pytest-postgres-"))
         cluster = cls(bindir or find_bindir(), root, _free_port(), os_user)
         try:
             if os_user is not None:
                 shutil.chown(root, user=os_user)
-            data = str(cluster.data_dir)
-            cluster.run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+            data, log = str(cluster.data_dir), str(cluster.log_file)
+            initdb_options = ("-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
+            cluster.run("initdb", "-D", data, *initdb_options)
             options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} {_SERVER_OPTIONS}"
-            log = str(cluster.log_file)
-            cluster.run("pg_ctl", "start", "-w", "-t", str(_START_TIMEOUT), "-D", data, "-l", log, "-o", options)
+            timeout = str(_START_TIMEOUT)
+            cluster.run("pg_ctl", "start", "-w", "-t", timeout, "-D", data, "-l", log, "-o", options)
         except PostgresUnavailableError as error:
             log = cluster.log_file.read_text() if cluster.log_file.exists() else "(no server log)"
             cluster.stop()

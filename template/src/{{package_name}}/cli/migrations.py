@@ -21,13 +21,16 @@ def alembic_config() -> Config:
     """The project's Alembic configuration."""
     ini = PROJECT_ROOT / "alembic.ini"
     if not ini.is_file():
-        raise CommandError(f"{ini} does not exist: migration commands need the project's source tree")
+        raise CommandError(
+            f"{ini} does not exist: migration commands need the project's source tree"
+        )
     return Config(ini)
 
 
 def _skip_empty(context: Any, revision: Any, directives: list[MigrationScript]) -> None:
     # Like Django's makemigrations, write nothing when the models match the database.
-    if directives and directives[0].upgrade_ops is not None and directives[0].upgrade_ops.is_empty():
+    upgrade_ops = directives[0].upgrade_ops if directives else None
+    if upgrade_ops is not None and upgrade_ops.is_empty():
         directives.clear()
 
 
@@ -78,5 +81,8 @@ MAKEMIGRATIONS = Command(
     _add_makemigrations_arguments,
 )
 MIGRATE = Command(
-    "migrate", "Apply migrations (DIRECT_DATABASE_URL, else DATABASE_URL).", _migrate, _add_migrate_arguments
+    "migrate",
+    "Apply migrations (through DIRECT_DATABASE_URL, else DATABASE_URL).",
+    _migrate,
+    _add_migrate_arguments,
 )
