@@ -130,11 +130,11 @@ class PostgresCluster:
             if os_user is not None:
                 shutil.chown(root, user=os_user)
             data, log = str(cluster.data_dir), str(cluster.log_file)
-            initdb_options = ("-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync")
-            cluster.run("initdb", "-D", data, *initdb_options)
+            initdb_options = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]
+            cluster.run("initdb", "-D", data, *initdb_options, "--no-sync")
             options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} {_SERVER_OPTIONS}"
-            timeout = str(_START_TIMEOUT)
-            cluster.run("pg_ctl", "start", "-w", "-t", timeout, "-D", data, "-l", log, "-o", options)
+            wait = ["-w", "-t", str(_START_TIMEOUT)]
+            cluster.run("pg_ctl", "start", *wait, "-D", data, "-l", log, "-o", options)
         except PostgresUnavailableError as error:
             log = cluster.log_file.read_text() if cluster.log_file.exists() else "(no server log)"
             cluster.stop()
