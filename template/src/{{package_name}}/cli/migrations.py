@@ -2,23 +2,26 @@
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.operations.ops import MigrationScript
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import describe_database_error
 from ..settings import get_settings
 from ._command import Command, CommandError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.operations.ops import MigrationScript
+
 # src/<package>/cli/migrations.py -> the project directory holding alembic.ini.
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
-def alembic_config() -> Config:
+def alembic_config() -> "Config":
     """The project's Alembic configuration."""
+    from alembic.config import Config
+
     ini = PROJECT_ROOT / "alembic.ini"
     if not ini.is_file():
         raise CommandError(
@@ -27,7 +30,7 @@ def alembic_config() -> Config:
     return Config(ini)
 
 
-def _skip_empty(context: Any, revision: Any, directives: list[MigrationScript]) -> None:
+def _skip_empty(context: Any, revision: Any, directives: "list[MigrationScript]") -> None:
     # Like Django's makemigrations, write nothing when the models match the database.
     upgrade_ops = directives[0].upgrade_ops if directives else None
     if upgrade_ops is not None and upgrade_ops.is_empty():
@@ -42,6 +45,8 @@ def _add_makemigrations_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _makemigrations(args: argparse.Namespace) -> int:
+    from alembic import command
+
     settings = get_settings()
     try:
         script = command.revision(
@@ -65,6 +70,8 @@ def _add_migrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    from alembic import command
+
     settings = get_settings()
     try:
         command.upgrade(alembic_config(), args.revision)
