@@ -1,0 +1,94 @@
+"""Rendering variants: each is rendered once per test process, with Copier, from the working tree.
+
+`vcs_ref="HEAD"` makes Copier render the checkout as it is, uncommitted changes included, so the
+tests always see the template being worked on.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+from tests.matrix import Variant
+from tests.plugins.timing import Timed
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_NAME = "my_service"
+
+Render = Callable[[Variant], Path]
+
+
+def render(destination: Path, answers: Mapping[str, Any]) -> Path:
+    """Render the template into `destination` with `answers` (defaults for the rest)."""
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        destination,
+        data=dict(answers),
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return destination
+
+
+def tool_environment() -> dict[str, str]:
+    """The environment for uv and the rendered projects' tools, free of this project's venv."""
+    env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
+    # This machine's Python only: never download an interpreter in the middle of a test run.
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    return env
+
+
+def run(
+    command: list[str], cwd: Path, *, env: Mapping[str, str] | None = None, log: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool in a rendered project; fail the test with the tool's output if it fails."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**tool_environment(), **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    if log is not None:
+        log.write_text(output)
+    if result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(command)}` failed in {cwd} ({result.returncode}):\n{output[-6000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Render:
+    """Render a variant, or return the directory it was already rendered to in this process."""
+    cache: dict[Variant, Path] = {}
+
+    def get(variant: Variant) -> Path:
+        if variant not in cache:
+            destination = tmp_path_factory.mktemp("render") / variant.id
+            cache[variant] = render(destination, variant.answers())
+        return cache[variant]
+
+    return get
+
+
+def variant_params(variants: Iterable[Variant]) -> list[Any]:
+    """Parametrize a `variant` argument; a variant's tests share an xdist worker (one render)."""
+    return [pytest.param(v, id=v.id, marks=pytest.mark.xdist_group(v.id)) for v in variants]
+
+
+@pytest.fixture
+def project(variant: Variant, rendered: Render, timed: Timed) -> Path:
+    """The test's variant, rendered (once per process)."""
+    with timed("render"):
+        return rendered(variant)

@@ -1,0 +1,94 @@
+"""The render tier: every variant renders to a clean, lint-free project that records its answers."""
+
+import ast
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.matrix import DATABASE_VARIANTS, FEATURE_VARIANTS, Variant
+from tests.plugins.rendering import PACKAGE_NAME, run, variant_params
+
+pytestmark = [
+    pytest.mark.render,
+    pytest.mark.parametrize("variant", variant_params(DATABASE_VARIANTS + FEATURE_VARIANTS)),
+]
+
+# Template syntax that must not survive rendering. GitHub Actions' ${{ }} is intended.
+LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")
+
+
+def files(project: Path, *patterns: str) -> list[Path]:
+    found = {path for pattern in patterns for path in project.rglob(pattern) if path.is_file()}
+    return sorted(path for path in found if ".git" not in path.relative_to(project).parts)
+
+
+def test_leaves_no_template_syntax(project: Path) -> None:
+    leftovers = [
+        str(path.relative_to(project))
+        for path in files(project, "*")
+        if LEFTOVER.search(path.read_text())
+    ]
+    assert leftovers == []
+
+
+def test_python_files_compile(project: Path) -> None:
+    for path in files(project, "*.py", "*.py-tpl"):
+        ast.parse(path.read_text(), filename=str(path))
+
+
+def test_passes_ruff_lint_and_format_checks(project: Path) -> None:
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
+
+
+def test_config_files_parse(project: Path) -> None:
+    for path in files(project, "*.toml"):
+        tomllib.loads(path.read_text())
+    for path in files(project, "*.yml", "*.yaml"):
+        yaml.safe_load(path.read_text())
+
+
+def test_records_the_answers(project: Path, variant: Variant) -> None:
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {name: recorded[name] for name in variant.answers()} == variant.answers()
+    assert recorded["package_name"] == PACKAGE_NAME
+    assert recorded["_src_path"]
+    assert recorded["_commit"]
+
+
+def test_depends_on_exactly_its_driver(project: Path, variant: Variant) -> None:
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    names = {re.split(r"[\\[<>=]", requirement)[0] for requirement in dependencies}
+    drivers = {"psycopg": "psycopg", "psycopg2": "psycopg2-binary", "asyncpg": "asyncpg"}
+    assert names & set(drivers.values()) == {drivers[variant.driver]}
+    assert ("fastapi" in names) == (variant.framework == "fastapi")
+
+
+def test_renders_only_the_files_the_variant_uses(project: Path, variant: Variant) -> None:
+    package = project / "src" / PACKAGE_NAME
+    present = {str(path.relative_to(project)) for path in files(project, "*")}
+    features = variant.feature
+    expectations = {
+        f"src/{PACKAGE_NAME}/main.py": variant.framework == "fastapi",
+        f"src/{PACKAGE_NAME}/health.py": variant.framework == "fastapi",
+        f"src/{PACKAGE_NAME}/cli/runserver.py": variant.framework == "fastapi",
+        f"src/{PACKAGE_NAME}/apps/accounts/models.py": features["sample_apps"],
+        f"src/{PACKAGE_NAME}/apps/posts/routes.py": features["sample_apps"]
+        and variant.framework == "fastapi",
+        "Dockerfile": features["docker"],
+        "compose.yaml": features["docker"],
+        ".github/workflows/ci.yml": features["ci"] == "github",
+        ".pre-commit-config.yaml": features["pre_commit"],
+    }
+    assert {path: path in present for path in expectations} == expectations
+    engine = (package / "db" / "engine.py").read_text()
+    assert ("create_async_engine" in engine) == variant.is_async
+    assert ("NullPool" in engine) == (variant.pooling == "pgbouncer")
+    sources = "\n".join(path.read_text() for path in files(package, "*.py"))
+    assert ("fastapi" in sources) == (variant.framework == "fastapi")
