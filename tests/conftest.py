@@ -1,3 +1,3 @@
 """The template's tests: fixtures live in small plugins, one concern each."""
 
-pytest_plugins = ["tests.plugins.rendering", "tests.plugins.postgres", "tests.plugins.timing"]
+pytest_plugins = ["tests.plugins.timing", "tests.plugins.rendering", "tests.plugins.postgres"]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.matrix import DATABASE_VARIANTS, FEATURE_VARIANTS, Variant
-from tests.plugins.rendering import PACKAGE_NAME, run, variant_params
+from tests.plugins.rendering import PACKAGE_NAME, python_source, run, variant_params
 
 pytestmark = [
     pytest.mark.render,
@@ -37,7 +37,7 @@ def test_leaves_no_template_syntax(project: Path) -> None:
 
 def test_python_files_compile(project: Path) -> None:
     for path in files(project, "*.py", "*.py-tpl"):
-        ast.parse(path.read_text(), filename=str(path))
+        ast.parse(python_source(path), filename=str(path))
 
 
 def test_passes_ruff_lint_and_format_checks(project: Path) -> None:

@@ -10,6 +10,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import copier
@@ -80,6 +81,21 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Render:
         return cache[variant]
 
     return get
+
+
+def python_source(path: Path) -> str:
+    """A rendered file's Python source; startapp's scaffold files get sample names filled in."""
+    text = path.read_text()
+    if path.name.endswith(".py-tpl"):
+        names = {
+            "app": "notes",
+            "model": "Note",
+            "model_snake": "note",
+            "table": "notes",
+            "url": "notes",
+        }
+        text = Template(text).substitute(names)
+    return text
 
 
 def variant_params(variants: Iterable[Variant]) -> list[Any]:
