@@ -52,6 +52,17 @@ def test_config_files_parse(project: Path) -> None:
         yaml.safe_load(path.read_text())
 
 
+def test_workflows_and_compose_files_match_their_schemas(project: Path) -> None:
+    schemas = {
+        "vendor.github-workflows": files(project / ".github", "*.yml"),
+        "vendor.compose-spec": files(project, "compose.yaml"),
+    }
+    for schema, paths in schemas.items():
+        if paths:
+            command = ["check-jsonschema", "--builtin-schema", schema, *map(str, paths)]
+            run([str(Path(sys.executable).parent / command[0]), *command[1:]], project)
+
+
 def test_records_the_answers(project: Path, variant: Variant) -> None:
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert {name: recorded[name] for name in variant.answers()} == variant.answers()
