@@ -1,7 +1,17 @@
 """The full tier: every database variant is installed, type-checked, and runs its own test suite
-against a real PostgreSQL (one database per variant on the run's shared cluster)."""
+against a real PostgreSQL (one database per variant on the run's shared cluster).
 
+Variants with the same dependencies share one environment per test process. `uv sync` still runs
+for each variant, and leaves the environment exactly as that variant's lock describes, with the
+variant installed in it. mypy's incremental cache lives beside the environment, so each variant
+re-checks only its own code, not SQLAlchemy, pydantic and FastAPI all over again.
+"""
+
+import hashlib
+import json
+import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,39 +27,70 @@ pytestmark = [
 ]
 
 
+@dataclass(frozen=True)
+class Installed:
+    """A rendered project, and the environment variables that select its (shared) environment."""
+
+    path: Path
+    env: dict[str, str]
+
+    def run(self, *command: str, **variables: str) -> str:
+        """Run a command from the project's environment; return its output."""
+        env = {**self.env, **variables}
+        return run(["uv", "run", "--no-sync", *command], self.path, env=env).stdout
+
+
+def dependency_key(project: Path) -> str:
+    """Equal for projects that install the same dependencies."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    requirements = [pyproject["project"]["dependencies"], pyproject["dependency-groups"]]
+    return hashlib.sha256(json.dumps(requirements).encode()).hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
-def synced_projects() -> set[Path]:
-    """Projects whose environment this process already created."""
-    return set()
+def environment_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("environments")
+
+
+@pytest.fixture(scope="session")
+def installed_projects() -> dict[str, Path]:
+    """Which project each shared environment holds right now, by dependency key."""
+    return {}
 
 
 @pytest.fixture
-def installed(project: Path, synced_projects: set[Path], timed: Timed) -> Path:
-    """The variant with its environment created by `uv sync`, as a user would (once per process)."""
-    if project not in synced_projects:
+def installed(
+    project: Path, environment_root: Path, installed_projects: dict[str, Path], timed: Timed
+) -> Installed:
+    """The variant, installed with `uv sync` into the environment for its dependencies."""
+    key = dependency_key(project)
+    env = {
+        "UV_PROJECT_ENVIRONMENT": str(environment_root / key),
+        "MYPY_CACHE_DIR": str(environment_root / f"{key}.mypy_cache"),
+    }
+    if installed_projects.get(key) != project:
         with timed("uv sync"):
-            run(["uv", "sync", "--quiet"], project)
-        synced_projects.add(project)
-    return project
+            run(["uv", "sync", "--quiet"], project, env=env)
+        installed_projects[key] = project
+    return Installed(project, env)
 
 
-def test_type_checks_with_mypy_strict(installed: Path, timed: Timed) -> None:
+def test_type_checks_with_mypy_strict(installed: Installed, timed: Timed) -> None:
     with timed("mypy"):
-        run(["uv", "run", "--no-sync", "mypy"], installed)
+        installed.run("mypy")
 
 
 def test_passes_its_own_tests_against_postgresql(
-    installed: Path, variant: Variant, create_database: Callable[[str], str], timed: Timed
+    installed: Installed, variant: Variant, create_database: Callable[[str], str], timed: Timed
 ) -> None:
     url = create_database(variant.database_name)
-    command = ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"]
     with timed("tests"):
-        run(command, installed, env={"TEST_DATABASE_URL": url}, log=installed / "pytest.log")
+        installed.run("pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=url)
 
 
-def test_installs_no_module_the_package_name_validator_allows(installed: Path) -> None:
+def test_installs_no_module_the_package_name_validator_allows(installed: Installed) -> None:
     # Every top-level module in the environment must be refused as a package_name by copier.yml.
     script = "import importlib.metadata as m; print('\\n'.join(m.packages_distributions()))"
-    listed = run(["uv", "run", "--no-sync", "python", "-c", script], installed).stdout.split()
+    listed = installed.run("python", "-c", script).split()
     modules = {name for name in listed if not name.startswith("_") and name != PACKAGE_NAME}
     assert modules - reserved_names()["dependencies"] == set()

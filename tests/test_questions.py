@@ -18,7 +18,7 @@ def refused(tmp_path: Path, answers: dict[str, Any]) -> str:
     """Render with `answers`, expect Copier to refuse them, and return its message."""
     destination = tmp_path / "project"
     with pytest.raises(
-        ValueError, match="^(Validation error for question|Invalid choice for)"
+        ValueError, match=r"^(Validation error for question|Invalid choice for)"
     ) as excinfo:
         render(destination, answers)
     assert not destination.exists(), "a refused answer must render nothing"
