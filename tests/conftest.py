@@ -1,3 +1,8 @@
 """The template's tests: fixtures live in small plugins, one concern each."""
 
-pytest_plugins = ["tests.plugins.timing", "tests.plugins.rendering", "tests.plugins.postgres"]
+pytest_plugins = [
+    "tests.plugins.timing",
+    "tests.plugins.rendering",
+    "tests.plugins.environments",
+    "tests.plugins.postgres",
+]
