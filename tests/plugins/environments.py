@@ -68,7 +68,7 @@ def installed(
     }
     lock = environment_root / f"{key}.lock"
     if installed_projects.get(key) != project:
-        with timed("uv sync"):
+        with timed("sync"):
             if lock.exists():
                 shutil.copy(lock, project / "uv.lock")
                 run(["uv", "sync", "--locked", "--quiet"], project, env=env)
