@@ -82,12 +82,17 @@ def _free_port() -> int:
 
 @dataclass
 class PostgresCluster:
-    """A throwaway PostgreSQL cluster in a temporary directory, reachable on 127.0.0.1."""
+    """A throwaway PostgreSQL cluster in a temporary directory, reachable on 127.0.0.1.
+
+    Without a password, connections over TCP are trusted. With one, they must authenticate
+    (scram-sha-256) as `postgres` with that password, so tests can also try a wrong one.
+    """
 
     bindir: Path
     root: Path
     port: int
     os_user: str | None
+    password: str | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -97,14 +102,17 @@ class PostgresCluster:
     def log_file(self) -> Path:
         return self.root / "server.log"
 
-    def url(self, database: str = "postgres", user: str = "postgres") -> str:
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", password: str | None = None) -> str:
+        secret = password or self.password
+        credentials = f"postgres:{secret}" if secret else "postgres"
+        return f"postgresql://{credentials}@127.0.0.1:{self.port}/{database}"
 
     def run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         """Run one of the cluster's binaries as the cluster's OS user; raise with its output."""
         command = [str(self.bindir / tool), *args]
+        env = {**os.environ, "PGPASSWORD": self.password or ""}
         result = subprocess.run(
-            command, user=self.os_user, capture_output=True, text=True, check=False
+            command, user=self.os_user, env=env, capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
             raise PostgresUnavailableError(
@@ -113,7 +121,7 @@ class PostgresCluster:
         return result
 
     @classmethod
-    def start(cls, bindir: Path | None = None) -> PostgresCluster:
+    def start(cls, bindir: Path | None = None, password: str | None = None) -> PostgresCluster:
         """initdb a new cluster and start it; the caller must call stop()."""
         os_user = None
         if os.geteuid() == 0:
@@ -125,16 +133,22 @@ class PostgresCluster:
                     f"it as: create one (useradd postgres), run as non-root, or set {URL_VARIABLE}"
                 ) from None
         root = Path(tempfile.mkdtemp(prefix="pytest-postgres-"))
-        cluster = cls(bindir or find_bindir(), root, _free_port(), os_user)
+        cluster = cls(bindir or find_bindir(), root, _free_port(), os_user, password)
         try:
             if os_user is not None:
                 shutil.chown(root, user=os_user)
-            data, log = str(cluster.data_dir), str(cluster.log_file)
-            initdb_options = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]
-            cluster.run("initdb", "-D", data, *initdb_options, "--no-sync")
-            options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} {_SERVER_OPTIONS}"
-            wait = ["-w", "-t", str(_START_TIMEOUT)]
-            cluster.run("pg_ctl", "start", *wait, "-D", data, "-l", log, "-o", options)
+            initdb = ["-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"]
+            if password:
+                password_file = root / "password"
+                password_file.write_text(password)
+                if os_user is not None:
+                    shutil.chown(password_file, user=os_user)
+                initdb += ["--auth-local=trust", "--auth-host=scram-sha-256"]
+                initdb += [f"--pwfile={password_file}"]
+            else:
+                initdb += ["-A", "trust"]
+            cluster.run("initdb", "-D", str(cluster.data_dir), *initdb)
+            cluster.start_server()
         except PostgresUnavailableError as error:
             log = cluster.log_file.read_text() if cluster.log_file.exists() else "(no server log)"
             cluster.stop()
@@ -143,6 +157,22 @@ class PostgresCluster:
             cluster.stop()
             raise
         return cluster
+
+    def start_server(self) -> None:
+        """Start (or restart after stop_server) the server, and wait until it accepts connections."""
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} {_SERVER_OPTIONS}"
+        wait = ["-w", "-t", str(_START_TIMEOUT)]
+        data, log = str(self.data_dir), str(self.log_file)
+        self.run("pg_ctl", "start", *wait, "-D", data, "-l", log, "-o", options)
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data: an outage, for tests of what clients see."""
+        self.run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        """Run SQL as the superuser and return psql's unaligned output."""
+        connection = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database]
+        return self.run("psql", *connection, "-v", "ON_ERROR_STOP=1", "-Atc", sql).stdout
 
     def create_database(self, name: str) -> str:
         """Create an empty database and return its URL."""
@@ -160,9 +190,9 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def throwaway_cluster() -> Iterator[PostgresCluster]:
+def throwaway_cluster(password: str | None = None) -> Iterator[PostgresCluster]:
     """A running cluster for the duration of the block, removed afterwards in any case."""
-    cluster = PostgresCluster.start()
+    cluster = PostgresCluster.start(password=password)
     try:
         yield cluster
     finally:
