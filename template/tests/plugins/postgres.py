@@ -159,7 +159,7 @@ class PostgresCluster:
         return cluster
 
     def start_server(self) -> None:
-        """Start (or restart after stop_server) the server, and wait until it accepts connections."""
+        """Start the server (again, after stop_server) and wait until it accepts connections."""
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} {_SERVER_OPTIONS}"
         wait = ["-w", "-t", str(_START_TIMEOUT)]
         data, log = str(self.data_dir), str(self.log_file)
