@@ -55,7 +55,7 @@ def _makemigrations(args: argparse.Namespace) -> int:
             autogenerate=not args.empty,
             process_revision_directives=None if args.empty else _skip_empty,
         )
-    except (SQLAlchemyError, OSError) as error:
+    except SQLAlchemyError as error:
         url = settings.migrations_database_url
         raise CommandError(describe_database_error(error, url)) from None
     if not script:
@@ -75,7 +75,7 @@ def _migrate(args: argparse.Namespace) -> int:
     settings = get_settings()
     try:
         command.upgrade(alembic_config(), args.revision)
-    except (SQLAlchemyError, OSError) as error:
+    except SQLAlchemyError as error:
         url = settings.migrations_database_url
         raise CommandError(describe_database_error(error, url)) from None
     return 0
