@@ -1,5 +1,7 @@
 """Negative controls: without its pooler flag, each driver that has one fails the rendered
-project's concurrency workload through PgBouncer with the prepared-statement error.
+project's concurrency workload through PgBouncer with a prepared-statement error; so does the
+asyncpg recipe from SQLAlchemy's documentation (unique statement names), which the template
+therefore does not use.
 
 This proves that the workload can fail, and records why each flag exists. Should a release of a
 driver or of PgBouncer make a flag unnecessary, its control fails and says so. docs/pooling.md
@@ -24,50 +26,69 @@ pytestmark = pytest.mark.full
 
 @dataclass(frozen=True)
 class Control:
-    """A driver's pooler flag, as db/_connect.py renders it, and the error without it."""
+    """A change to a driver's pooler flag in db/_connect.py, and the error it must cause."""
 
+    name: str
     variant: Variant
-    flag: str
+    flag: str  # the line as rendered
+    replacement: str  # what takes its place ("" removes it)
     error: str  # a regular expression
 
 
+# SQLAlchemy's asyncpg documentation suggests unique names for prepared statements behind PgBouncer.
+UUID_NAMES = (
+    '"statement_cache_size": 0,\n'
+    '        "prepared_statement_name_func": '
+    "lambda: f\"__asyncpg_{__import__('uuid').uuid4()}__\",\n"
+)
 PSYCOPG_ERROR = r'DuplicatePreparedStatement\) prepared statement "_pg3_\d+" already exists'
 CONTROLS = [
     Control(
+        "psycopg 3, sync",
         Variant("fastapi", "sync", "psycopg", "pgbouncer", "uuid", rls=False),
-        '"prepare_threshold": None,',
+        '"prepare_threshold": None,\n',
+        "",
         PSYCOPG_ERROR,
     ),
     Control(
+        "psycopg 3, async",
         Variant("none", "async", "psycopg", "pgbouncer", "bigint", rls=False),
-        '"prepare_threshold": None,',
+        '"prepare_threshold": None,\n',
+        "",
         PSYCOPG_ERROR,
     ),
     Control(
+        "asyncpg",
         Variant("fastapi", "async", "asyncpg", "pgbouncer", "uuid", rls=False),
-        '"statement_cache_size": 0,',
-        r'prepared statement "__asyncpg_stmt_\w+__" (does not exist|already exists)',
+        '"statement_cache_size": 0,\n',
+        "",
+        r'prepared statement "__asyncpg_stmt_\d+__" (does not exist|already exists)',
+    ),
+    Control(
+        "asyncpg with unique statement names",
+        Variant("none", "async", "asyncpg", "pgbouncer", "uuid", rls=False),
+        '"statement_cache_size": 0,\n',
+        UUID_NAMES,
+        r'prepared statement "__asyncpg_[0-9a-f-]{36}__" does not exist',
     ),
 ]
 
 
 @pytest.mark.parametrize("variant", variant_params([control.variant for control in CONTROLS]))
-def test_without_its_flag_the_driver_fails_behind_pgbouncer(
+def test_without_the_right_flag_the_driver_fails_behind_pgbouncer(
     installed: Installed,
     variant: Variant,
     create_database: Callable[[str], str],
     tmp_path: Path,
 ) -> None:
     control = next(control for control in CONTROLS if control.variant == variant)
-    # A copy of the project whose engine lacks the flag, imported ahead of the installed one.
-    project = tmp_path / "without-flag"
+    # A copy of the project with the flag changed, imported ahead of the installed one.
+    project = tmp_path / "changed-flag"
     shutil.copytree(installed.path, project, ignore=shutil.ignore_patterns("__pycache__"))
     connect = project / "src" / PACKAGE_NAME / "db" / "_connect.py"
     source = connect.read_text()
-    assert control.flag in source, f"{connect.name} no longer renders {control.flag}"
-    connect.write_text(
-        "".join(line for line in source.splitlines(True) if control.flag not in line)
-    )
+    assert source.count(control.flag) == 1, f"{connect.name} no longer renders {control.flag}"
+    connect.write_text(source.replace(control.flag, control.replacement))
 
     command = ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", "-x"]
     command += ["tests/test_pooler.py", "-k", "lose_nothing"]
@@ -82,6 +103,6 @@ def test_without_its_flag_the_driver_fails_behind_pgbouncer(
     )
     output = result.stdout + result.stderr
     assert result.returncode == 1, (
-        f"the workload passed without {control.flag}: is the flag still needed?\n{output[-3000:]}"
+        f"{control.name}: the workload passed; is the flag still needed?\n{output[-3000:]}"
     )
     assert re.search(control.error, output), output[-6000:]
