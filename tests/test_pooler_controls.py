@@ -41,7 +41,9 @@ UUID_NAMES = (
     '        "prepared_statement_name_func": '
     "lambda: f\"__asyncpg_{__import__('uuid').uuid4()}__\",\n"
 )
-PSYCOPG_ERROR = r'DuplicatePreparedStatement\) prepared statement "_pg3_\d+" already exists'
+# Another client's statement of the same name is there already, or it is missing, or it is
+# another statement altogether (with the wrong number of parameters, if the workload is lucky).
+PSYCOPG_ERROR = r'prepared statement "_pg3_\d+" (already exists|does not exist|requires \d+)'
 CONTROLS = [
     Control(
         "psycopg 3, sync",
@@ -62,7 +64,7 @@ CONTROLS = [
         Variant("fastapi", "async", "asyncpg", "pgbouncer", "uuid", rls=False),
         '"statement_cache_size": 0,\n',
         "",
-        r'prepared statement "__asyncpg_stmt_\d+__" (does not exist|already exists)',
+        r'prepared statement "__asyncpg_stmt_\d+__" (does not exist|already exists|requires \d+)',
     ),
     Control(
         "asyncpg with unique statement names",
