@@ -31,3 +31,23 @@ def test_the_pooling_page_quotes_each_control_as_measured(control: Control) -> N
         quoted = re.findall(r"`([^`]*prepared statement[^`]*)`", rows["psycopg 3, sync"])
     assert quoted
     assert all(re.search(control.error, text) for text in quoted), quoted
+
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template"
+
+
+def template_test_names() -> set[str]:
+    """Every test function the rendered projects can contain, in any variant."""
+    names = set()
+    for path in TEMPLATE.rglob("*"):
+        if path.is_file() and "test" in path.name:
+            names |= set(re.findall(r"^(?:async )?def (test_\w+)", path.read_text(), re.M))
+    return names
+
+
+@pytest.mark.parametrize("page", sorted(path.name for path in DOCS.glob("*.md")))
+def test_every_test_a_page_cites_exists(page: str) -> None:
+    # A page backs its statements by naming the tests that check them; a renamed or deleted
+    # test must not leave a claim behind with nothing checking it.
+    cited = set(re.findall(r"`(test_\w+)`", (DOCS / page).read_text()))
+    assert cited - template_test_names() == set()
