@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.plugins.rendering",
     "tests.plugins.environments",
     "tests.plugins.postgres",
+    "tests.plugins.versions",
 ]

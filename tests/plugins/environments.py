@@ -8,10 +8,12 @@ as the lock describes, with that variant installed. mypy's incremental cache liv
 environment, so each variant re-checks its own code, not SQLAlchemy and FastAPI all over again.
 """
 
+import functools
 import hashlib
 import json
 import shutil
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +58,24 @@ def installed_projects() -> dict[str, Path]:
     return {}
 
 
+Install = Callable[[Path], Installed]
+
+
 @pytest.fixture
-def installed(
-    project: Path, environment_root: Path, installed_projects: dict[str, Path], timed: Timed
-) -> Installed:
+def installed(project: Path, install: Install) -> Installed:
     """The variant, installed with `uv sync` into the environment for its dependencies."""
+    return install(project)
+
+
+@pytest.fixture
+def install(environment_root: Path, installed_projects: dict[str, Path], timed: Timed) -> Install:
+    """Install a rendered project into the shared environment for its dependencies."""
+    return functools.partial(_install, environment_root, installed_projects, timed)
+
+
+def _install(
+    environment_root: Path, installed_projects: dict[str, Path], timed: Timed, project: Path
+) -> Installed:
     key = dependency_key(project)
     env = {
         "UV_PROJECT_ENVIRONMENT": str(environment_root / key),

@@ -1,0 +1,82 @@
+"""Template versions for the update tests: a throwaway git repository of this template, with an
+earlier release tagged at the commit it was released from and the working tree (uncommitted
+changes included) committed on top and tagged as the release being worked on.
+
+Copier updates a project from the version its answers file records to the newest tag, so the
+tests run `copier update` exactly as users do.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.rendering import TEMPLATE_ROOT
+
+#: The earlier release the update tests start from, and the commit it was released from.
+BASELINE = ("0.1.0", "e891f96b2cd3b202316dc1f2086f6241b0de8f36")
+
+#: Commits in the throwaway repositories carry this identity, whatever git is configured with.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` with the tests' identity; fail the test with git's output if it fails."""
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(cwd), **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"`git {' '.join(args)}` failed in {cwd}:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def current_version() -> str:
+    """The release being worked on: the newest heading of CHANGELOG.md."""
+    changelog = (TEMPLATE_ROOT / "CHANGELOG.md").read_text()
+    match = re.search(r"^## (\S+)", changelog, re.MULTILINE)
+    assert match, "CHANGELOG.md has no release heading"
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class TemplateRepository:
+    path: Path
+    baseline: str
+    current: str
+
+
+@pytest.fixture(scope="session")
+def template_repository(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepository:
+    baseline, commit = BASELINE
+    if subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=TEMPLATE_ROOT, check=False
+    ).returncode:
+        pytest.fail(f"commit {commit} (release {baseline}) is missing: clone with full history")
+    path = tmp_path_factory.mktemp("template-repository")
+    git(path, "clone", "--quiet", "--no-checkout", str(TEMPLATE_ROOT), ".")
+    git(path, "tag", baseline, commit)
+    listed = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for name in filter(None, listed.split("\0")):
+        source = TEMPLATE_ROOT / name
+        if source.is_file():  # a tracked file deleted in the working tree is gone from the release
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, path / name)
+    git(path, "add", "--all")
+    git(path, "commit", "--quiet", "--allow-empty", "-m", "The working tree, as the next release")
+    git(path, "tag", current_version())
+    return TemplateRepository(path, baseline, current_version())
