@@ -1,6 +1,9 @@
 """The docs quote what the tests measure."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,15 @@ def test_every_test_a_page_cites_exists(page: str) -> None:
     # test must not leave a claim behind with nothing checking it.
     cited = set(re.findall(r"`(test_\w+)`", (DOCS / page).read_text()))
     assert cited - template_test_names() == set()
+
+
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    # --strict turns every warning (a broken link, a page missing from nav) into a failure.
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    command = [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")]
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    result = subprocess.run(
+        command, cwd=DOCS.parent, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "rls" / "index.html").exists()
