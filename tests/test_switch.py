@@ -1,5 +1,5 @@
 """Switching a feature on an existing project with `copier update --data ...`: the project that
-comes out passes its lint, type check and tests, as a freshly generated one would."""
+comes out passes its pre-commit hooks and tests, as a freshly generated one would."""
 
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +12,7 @@ import yaml
 from tests.matrix import Variant
 from tests.plugins.environments import Install
 from tests.plugins.timing import Timed
-from tests.plugins.versions import TemplateRepository, git
+from tests.plugins.versions import TemplateRepository, commit, generate, passes_its_checks
 
 pytestmark = pytest.mark.full
 
@@ -52,20 +52,8 @@ def test_switching_a_feature_gives_a_working_project(
     request: pytest.FixtureRequest,
 ) -> None:
     project = tmp_path / "service"
-    version = template_repository.current
     answers = Variant(**start).answers()
-    copier.run_copy(
-        str(template_repository.path),
-        project,
-        data=answers,
-        defaults=True,
-        unsafe=True,
-        vcs_ref=version,
-        quiet=True,
-    )
-    git(project, "init", "--quiet")
-    git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", "Generated")
+    generate(template_repository, project, answers, template_repository.current)
     for switch in switches:
         with timed("update"):
             copier.run_update(
@@ -73,14 +61,7 @@ def test_switching_a_feature_gives_a_working_project(
             )
         recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
         assert {name: recorded[name] for name in switch} == switch
-        git(project, "add", "--all")
-        git(project, "commit", "--quiet", "-m", f"Switch {switch}")
+        commit(project, f"Switch {switch}")
 
-    installed = install(project)
-    installed.run("ruff", "check", ".")
-    installed.run("ruff", "format", "--check", ".")
-    with timed("mypy"):
-        installed.run("mypy")
     url = create_database(f"switch_{request.node.callspec.id.replace('-', '_')}")
-    with timed("tests"):
-        installed.run("pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=url)
+    passes_its_checks(install(project), url, timed)

@@ -15,7 +15,7 @@ from tests.matrix import DATABASE_VARIANTS, Variant
 from tests.plugins.environments import Install
 from tests.plugins.rendering import PACKAGE_NAME, variant_params
 from tests.plugins.timing import Timed
-from tests.plugins.versions import TemplateRepository, git
+from tests.plugins.versions import TemplateRepository, commit, generate, passes_its_checks
 
 pytestmark = [
     pytest.mark.full,
@@ -129,21 +129,9 @@ def test_an_edited_project_updates_cleanly_and_passes_its_tests(
 ) -> None:
     project = tmp_path / "service"
     with timed("update"):
-        copier.run_copy(
-            str(template_repository.path),
-            project,
-            data=variant.answers(),
-            defaults=True,
-            unsafe=True,
-            vcs_ref=template_repository.baseline,
-            quiet=True,
-        )
-        git(project, "init", "--quiet")
-        git(project, "add", "--all")
-        git(project, "commit", "--quiet", "-m", "Generated")
+        generate(template_repository, project, variant.answers(), template_repository.baseline)
         edit_like_a_team(project, variant)
-        git(project, "add", "--all", "--force")
-        git(project, "commit", "--quiet", "-m", "The team's changes")
+        commit(project, "The team's changes")
 
         copier.run_update(project, defaults=True, unsafe=True, overwrite=True, quiet=True)
 
@@ -158,13 +146,6 @@ def test_an_edited_project_updates_cleanly_and_passes_its_tests(
     # The team's migration and the template's new ones were joined into one head.
     assert len(heads(project / "migrations" / "versions")) == 1
 
-    git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", "Update the template")
-    installed = install(project)
-    with timed("mypy"):
-        # The project's own hooks (ruff check, ruff format, mypy --strict), offline, as the team
-        # runs them before committing.
-        installed.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+    commit(project, "Update the template")
     url = create_database(f"{variant.database_name}_updated")
-    with timed("tests"):
-        installed.run("pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=url)
+    passes_its_checks(install(project), url, timed)

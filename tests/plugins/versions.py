@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import copier
 import pytest
 
+from tests.plugins.environments import Installed
 from tests.plugins.rendering import TEMPLATE_ROOT
+from tests.plugins.timing import Timed
 
 #: The earlier release the update tests start from, and the commit it was released from.
 BASELINE = ("0.1.0", "e891f96b2cd3b202316dc1f2086f6241b0de8f36")
@@ -69,7 +74,8 @@ def template_repository(tmp_path_factory: pytest.TempPathFactory) -> TemplateRep
         pytest.fail(f"commit {commit} (release {baseline}) is missing: clone with full history")
     path = tmp_path_factory.mktemp("template-repository")
     git(path, "clone", "--quiet", "--no-checkout", str(TEMPLATE_ROOT), ".")
-    git(path, "tag", baseline, commit)
+    # --force: a clone of a repository that has its releases tagged brings those tags along.
+    git(path, "tag", "--force", baseline, commit)
     listed = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
     for name in filter(None, listed.split("\0")):
         source = TEMPLATE_ROOT / name
@@ -78,5 +84,37 @@ def template_repository(tmp_path_factory: pytest.TempPathFactory) -> TemplateRep
             shutil.copy2(source, path / name)
     git(path, "add", "--all")
     git(path, "commit", "--quiet", "--allow-empty", "-m", "The working tree, as the next release")
-    git(path, "tag", current_version())
+    git(path, "tag", "--force", current_version())
     return TemplateRepository(path, baseline, current_version())
+
+
+def generate(
+    repository: TemplateRepository, project: Path, answers: Mapping[str, Any], version: str
+) -> None:
+    """`copier copy` of a release into a new git repository, committed as a team would."""
+    copier.run_copy(
+        str(repository.path),
+        project,
+        data=dict(answers),
+        defaults=True,
+        unsafe=True,
+        vcs_ref=version,
+        quiet=True,
+    )
+    git(project, "init", "--quiet")
+    commit(project, "Generated")
+
+
+def commit(project: Path, message: str) -> None:
+    """Commit everything git does not ignore (a `.env` file stays out, as in a real project)."""
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "--allow-empty", "-m", message)
+
+
+def passes_its_checks(installed: Installed, database_url: str, timed: Timed) -> None:
+    """The project's pre-commit hooks (ruff check, ruff format, mypy --strict), offline, as the
+    team runs them before committing; then its tests against PostgreSQL."""
+    with timed("mypy"):
+        installed.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+    with timed("tests"):
+        installed.run("pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=database_url)
