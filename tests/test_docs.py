@@ -48,12 +48,27 @@ def template_test_names() -> set[str]:
     return names
 
 
+def test_files() -> set[str]:
+    """Test files of the template's own suite and of rendered projects (any variant)."""
+    repository = DOCS.parent
+    names = {str(path.relative_to(repository)) for path in (repository / "tests").rglob("*.py")}
+    for path in (TEMPLATE / "tests").rglob("*"):
+        rendered = re.sub(
+            r"\{% if [^%]*%\}(.*?)\{% endif %\}", r"\1", str(path.relative_to(TEMPLATE))
+        )
+        names.add(rendered.removesuffix(".jinja"))
+    return names
+
+
 @pytest.mark.parametrize("page", sorted(path.name for path in DOCS.glob("*.md")))
 def test_every_test_a_page_cites_exists(page: str) -> None:
     # A page backs its statements by naming the tests that check them; a renamed or deleted
     # test must not leave a claim behind with nothing checking it.
     cited = set(re.findall(r"`(test_\w+)`", (DOCS / page).read_text()))
     assert cited - template_test_names() == set()
+    # So must a test file it names, of the template's own tests or of a rendered project's.
+    files = set(re.findall(r"`(tests/[\w/]+\.py)`", (DOCS / page).read_text()))
+    assert files - test_files() == set()
 
 
 def test_the_site_builds_strictly(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ SERVED = [
 
 
 def test_the_readme_commands_give_a_service_whose_tests_pass(tmp_path: Path) -> None:
-    # `copier copy --trust --defaults --vcs-ref HEAD`, then `uv sync` and `uv run pytest` with no
+    # `copier copy --defaults --vcs-ref HEAD`, then `uv sync` and `uv run pytest` with no
     # TEST_DATABASE_URL: the tests start their own throwaway PostgreSQL cluster.
     project = render(tmp_path / "service", {})
     run(["uv", "sync", "--quiet"], project)

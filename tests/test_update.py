@@ -15,7 +15,13 @@ from tests.matrix import DATABASE_VARIANTS, Variant
 from tests.plugins.environments import Install
 from tests.plugins.rendering import PACKAGE_NAME, variant_params
 from tests.plugins.timing import Timed
-from tests.plugins.versions import TemplateRepository, commit, generate, passes_its_checks
+from tests.plugins.versions import (
+    TemplateRepository,
+    add_team_migration,
+    commit,
+    generate,
+    passes_its_checks,
+)
 
 pytestmark = [
     pytest.mark.full,
@@ -24,32 +30,6 @@ pytestmark = [
 
 PACKAGE = Path("src") / PACKAGE_NAME
 DOTENV = "DATABASE_URL=postgresql://team:secret@db.internal/app\n"
-
-USER_MIGRATION = '''"""Add users.display_name.
-
-Revision ID: 7e57ed17c0de
-Revises: {head}
-Create Date: 2026-11-24 09:00:00
-"""
-
-from collections.abc import Sequence
-
-import sqlalchemy as sa
-from alembic import op
-
-revision: str = "7e57ed17c0de"
-down_revision: str | Sequence[str] | None = "{head}"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-
-def upgrade() -> None:
-    op.add_column("users", sa.Column("display_name", sa.String(length=100), nullable=True))
-
-
-def downgrade() -> None:
-    op.drop_column("users", "display_name")
-'''
 
 USER_ROUTE = '''
 
@@ -86,9 +66,7 @@ def edit_like_a_team(project: Path, variant: Variant) -> None:
         "    created_at: Mapped[datetime] = mapped_column(server_default=func.now())\n"
         "    display_name: Mapped[str | None] = mapped_column(String(100))\n",
     )
-    (head,) = heads(project / "migrations" / "versions")
-    migration = project / "migrations" / "versions" / "20261124_7e57ed17c0de_display_name.py"
-    migration.write_text(USER_MIGRATION.format(head=head))
+    add_team_migration(project)
     replace(
         project / PACKAGE / "settings.py",
         "db_connect_timeout: int = Field(5, ge=1)",

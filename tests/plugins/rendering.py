@@ -32,7 +32,7 @@ def render(destination: Path, answers: Mapping[str, Any]) -> Path:
         destination,
         data=dict(answers),
         defaults=True,
-        unsafe=True,
+        unsafe=False,  # copy runs no template code: it needs no --trust
         vcs_ref="HEAD",
         quiet=True,
     )

@@ -19,6 +19,7 @@ from typing import Any
 import copier
 import pytest
 
+from hooks.merge_migration_heads import heads
 from tests.plugins.environments import Installed
 from tests.plugins.rendering import TEMPLATE_ROOT
 from tests.plugins.timing import Timed
@@ -97,7 +98,7 @@ def generate(
         project,
         data=dict(answers),
         defaults=True,
-        unsafe=True,
+        unsafe=False,  # as for users: generating needs no --trust, updating does
         vcs_ref=version,
         quiet=True,
     )
@@ -118,3 +119,39 @@ def passes_its_checks(installed: Installed, database_url: str, timed: Timed) -> 
         installed.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
     with timed("tests"):
         installed.run("pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=database_url)
+
+
+TEAM_MIGRATION = '''"""Add users.display_name.
+
+Revision ID: 7e57ed17c0de
+Revises: {head}
+Create Date: 2026-11-24 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "7e57ed17c0de"
+down_revision: str | Sequence[str] | None = "{head}"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("users", sa.Column("display_name", sa.String(length=100), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("users", "display_name")
+'''
+
+
+def add_team_migration(project: Path) -> Path:
+    """The team's own migration (users.display_name) on top of the project's single head."""
+    versions = project / "migrations" / "versions"
+    (head,) = heads(versions)
+    migration = versions / "20261124_7e57ed17c0de_display_name.py"
+    migration.write_text(TEAM_MIGRATION.format(head=head))
+    return migration
