@@ -48,7 +48,7 @@ def template_test_names() -> set[str]:
     return names
 
 
-def test_files() -> set[str]:
+def known_test_files() -> set[str]:
     """Test files of the template's own suite and of rendered projects (any variant)."""
     repository = DOCS.parent
     names = {str(path.relative_to(repository)) for path in (repository / "tests").rglob("*.py")}
@@ -68,7 +68,7 @@ def test_every_test_a_page_cites_exists(page: str) -> None:
     assert cited - template_test_names() == set()
     # So must a test file it names, of the template's own tests or of a rendered project's.
     files = set(re.findall(r"`(tests/[\w/]+\.py)`", (DOCS / page).read_text()))
-    assert files - test_files() == set()
+    assert files - known_test_files() == set()
 
 
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
