@@ -6,4 +6,6 @@ pytest_plugins = [
     "tests.plugins.environments",
     "tests.plugins.postgres",
     "tests.plugins.versions",
+    # For the test of the time table itself.
+    "pytester",
 ]

@@ -35,7 +35,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     table: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for reports in terminalreporter.stats.values():
         for report in reports:
-            properties = dict(getattr(report, "user_properties", ()))
+            # Setup, call and teardown reports each carry the properties recorded so far; only
+            # the teardown report has them all, once.
+            if getattr(report, "when", None) != "teardown":
+                continue
+            properties = dict(report.user_properties)
             if "variant" not in properties:
                 continue
             for key, value in properties.items():

@@ -1,0 +1,46 @@
+"""The per-variant time table counts each recorded step once, whichever phase recorded it."""
+
+import pytest
+
+pytestmark = pytest.mark.render
+
+STEP = 0.2
+STEPS = f"""
+import time
+
+import pytest
+
+from tests.plugins.timing import Timed
+
+
+@pytest.fixture
+def rendered(timed: Timed) -> None:
+    with timed("render"):
+        time.sleep({STEP})
+
+
+@pytest.mark.parametrize("step", ["mypy", "tests"])
+def test_step(rendered: None, timed: Timed, step: str) -> None:
+    with timed(step):
+        time.sleep({STEP})
+"""
+
+
+def test_the_table_counts_each_step_once(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["tests.plugins.timing"]')
+    pytester.makepyfile(test_steps=STEPS)
+    result = pytester.runpytest("-p", "no:xdist", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    lines = result.outlines
+    header = next(n for n, line in enumerate(lines) if line.startswith("variant "))
+    columns = lines[header].split()[1:]
+    rows = {}
+    for line in lines[header + 1 : header + 3]:
+        variant, *cells = line.split()
+        rows[variant] = dict(zip(columns, map(float, cells), strict=True))
+    # A step counted twice (in the call and the teardown reports) would show at least 2 * STEP.
+    once, twice = (pytest.approx(n * STEP, abs=STEP / 2) for n in (1, 2))
+    assert rows == {
+        "test_step[mypy]": {"mypy": once, "render": once, "tests": 0.0, "total": twice},
+        "test_step[tests]": {"mypy": 0.0, "render": once, "tests": once, "total": twice},
+    }
