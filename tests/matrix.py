@@ -1,27 +1,52 @@
 """The variant matrix, as data: every answer that changes code touching the database, crossed.
 
-framework x (concurrency, driver) x pooling x primary_key x rls = 2 x 4 x 2 x 2 x 2 = 64 variants.
+framework x (concurrency, driver) x pooling x primary_key x rls. The drivers, and which
+concurrency each serves, come from copier.yml's driver table, so a new driver is a new row there.
 The remaining answers (docker, ci, pre_commit, sample_apps, python_version) change no database
 code; FEATURE_VARIANTS covers every pair of their values at least once.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def copier_config() -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text())
+    return config
+
+
+#: Each driver's facts: the `drivers` table in copier.yml.
+DRIVER_FACTS: dict[str, dict[str, Any]] = copier_config()["drivers"]["default"]
 
 FRAMEWORKS = ("fastapi", "none")
 # The drivers each concurrency model can use; other pairs are refused (IMPOSSIBLE_DRIVERS).
-DRIVERS = {"sync": ("psycopg", "psycopg2"), "async": ("asyncpg", "psycopg")}
+DRIVERS = {
+    concurrency: tuple(
+        sorted(name for name, facts in DRIVER_FACTS.items() if concurrency in facts["concurrency"])
+    )
+    for concurrency in ("sync", "async")
+}
 POOLINGS = ("pgbouncer", "app")
 PRIMARY_KEYS = ("uuid", "bigint")
 RLS = (False, True)
 
 # (concurrency, driver) pairs that cannot work, with the message copier.yml must give.
 IMPOSSIBLE_DRIVERS = {
-    ("sync", "asyncpg"): "driver=asyncpg cannot be used with concurrency=sync",
-    ("async", "psycopg2"): "driver=psycopg2 cannot be used with concurrency=async",
+    (concurrency, name): f"driver={name} cannot be used with concurrency={concurrency}: "
+    + facts["not_for"][concurrency]
+    for name, facts in DRIVER_FACTS.items()
+    for concurrency in ("sync", "async")
+    if concurrency not in facts["concurrency"]
 }
 
 # The feature axes, and the values a variant gets when it does not vary them.

@@ -4,7 +4,7 @@
     uv run python tools/async_to_sync.py --check   # exit 1, with a diff, if one is out of date
 
 Where a module's sync and async versions differ, the template keeps one hand-written async file,
-named `{% if is_async %}NAME{% endif %}.jinja`. Its twin, `{% if not is_async %}NAME{% endif %}.jinja`,
+named `{% if is_async %}NAME{% endif %}.jinja`. Its sync twin, with `not is_async` in its name,
 is generated from it by this tool and committed, with a Jinja comment on its first line saying so.
 docs/contributing/one-source.md explains the rules and the marker vocabulary; in short:
 
@@ -436,9 +436,11 @@ def mask(text: str, sample: dict[str, Any], scaffold: bool) -> Masked:
             out.append(key)
             continue
         line = _TAG.sub(
-            lambda m: placeholder(m.group(0), "K", 0)
-            if m.group(0).startswith(("{%", "{#"))
-            else placeholder(m.group(0), "J", rendered_length(m.group(0))),
+            lambda m: (
+                placeholder(m.group(0), "K", 0)
+                if m.group(0).startswith(("{%", "{#"))
+                else placeholder(m.group(0), "J", rendered_length(m.group(0)))
+            ),
             line,
         )
         if scaffold:
@@ -452,7 +454,11 @@ def mask(text: str, sample: dict[str, Any], scaffold: bool) -> Masked:
 
 def _opaque(line: str) -> bool:
     """A line the tool must not reformat: a Jinja tag line, a tag inside code, or a fence."""
-    return "__jinja_line_" in line or re.search(r"_K\d+_", line) is not None or line.strip() in _VERBATIM
+    return (
+        "__jinja_line_" in line
+        or re.search(r"_K\d+_", line) is not None
+        or line.strip() in _VERBATIM
+    )
 
 
 # ---------------------------------------------------------------- step 2: rewrite the Python
@@ -548,7 +554,9 @@ def rewrite(text: str) -> tuple[str, set[int]]:
         elif token.type == tokenize.NAME and token.string in RENAMES:
             if preceding is None or preceding.string != ".":
                 edits.append(
-                    _Edit(source.offset(token.start), source.offset(token.end), RENAMES[token.string])
+                    _Edit(
+                        source.offset(token.start), source.offset(token.end), RENAMES[token.string]
+                    )
                 )
         elif token.type == tokenize.NAME and token.string in FACADE_ATTRIBUTES:
             if preceding is not None and preceding.string == ".":
@@ -583,8 +591,14 @@ def _await(source: _Source, rank: int) -> list[_Edit]:
             # was inside the parentheses is one expression again however it was wrapped.
             last_inside = max(i for i in code if i < closer)
             return [
-                _Edit(source.offset(tokens[opener].start), source.offset(tokens[code[rank + 1]].start), ""),
-                _Edit(source.offset(tokens[last_inside].end), source.offset(tokens[closer].end), ""),
+                _Edit(
+                    source.offset(tokens[opener].start),
+                    source.offset(tokens[code[rank + 1]].start),
+                    "",
+                ),
+                _Edit(
+                    source.offset(tokens[last_inside].end), source.offset(tokens[closer].end), ""
+                ),
             ]
     return [_Edit(source.offset(token.start), source.offset(tokens[code[rank + 1]].start), "")]
 
@@ -625,12 +639,12 @@ def _module_function(source: _Source, rank: int) -> list[_Edit]:
 
 def _apply(text: str, edits: list[_Edit]) -> tuple[str, set[int]]:
     out, position, changed = [], 0, set()
-    written = 0
     for edit in sorted(edits, key=lambda edit: (edit.start, edit.end)):
         if edit.start < position:
-            raise GenerationError(f"overlapping rewrites near {text[edit.start : edit.start + 40]!r}")
+            raise GenerationError(
+                f"overlapping rewrites near {text[edit.start : edit.start + 40]!r}"
+            )
         out.append(text[position : edit.start])
-        written += edit.start - position
         line = "".join(out).count("\n") + 1
         changed.update(range(line, line + edit.text.count("\n") + 1))
         out.append(edit.text)
@@ -665,10 +679,17 @@ def merge_withs(text: str, changed: set[int]) -> tuple[str, set[int]]:
         indent = lines[target.lineno - 1][: target.col_offset]
         items = [
             ast.get_source_segment(text, item.context_expr)
-            + (f" as {ast.get_source_segment(text, item.optional_vars)}" if item.optional_vars else "")
+            + (
+                f" as {ast.get_source_segment(text, item.optional_vars)}"
+                if item.optional_vars
+                else ""
+            )
             for item in target.items + inner.items
         ]
-        body = [line[4:] if line.startswith(" " * 4) else line for line in lines[inner.body[0].lineno - 1 : inner.end_lineno]]
+        body = [
+            line[4:] if line.startswith(" " * 4) else line
+            for line in lines[inner.body[0].lineno - 1 : inner.end_lineno]
+        ]
         merged = [f"{indent}with {', '.join(items)}:", *body]
         lines[target.lineno - 1 : target.end_lineno] = merged
         shift = header_lines - 1
@@ -733,7 +754,9 @@ def fix_imports(text: str, tag_lines: dict[str, str]) -> str:
                 home.setdefault((context, statement.level, statement.module or ""), number)
     plain: list[list[str]] = [[] for _ in blocks]
     froms: list[dict[tuple[int, str], list[str]]] = [{} for _ in blocks]
-    bound = {(alias.asname or alias.name).split(".")[0] for b in blocks for s in b for alias in s.names}
+    bound = {
+        (alias.asname or alias.name).split(".")[0] for b in blocks for s in b for alias in s.names
+    }
     for number, block in enumerate(blocks):
         for statement in block:
             for alias in statement.names:
@@ -742,7 +765,11 @@ def fix_imports(text: str, tag_lines: dict[str, str]) -> str:
                     if (alias.asname or alias.name.split(".")[0]) in used:
                         plain[number].append(spelled)
                     for (module, _), replacement in MODULE_FUNCTIONS.items():
-                        if alias.name == module and replacement in used and replacement not in bound:
+                        if (
+                            alias.name == module
+                            and replacement in used
+                            and replacement not in bound
+                        ):
                             plain[number].append(replacement)
                             bound.add(replacement)
                     continue
@@ -768,7 +795,13 @@ def fix_imports(text: str, tag_lines: dict[str, str]) -> str:
             rebuilt.append(f"from {'.' * level}{module} import {listed}")
         if rebuilt == lines[first:last]:
             continue
-        if not rebuilt and first and last < len(lines) and not lines[first - 1].strip() and not lines[last].strip():
+        if (
+            not rebuilt
+            and first
+            and last < len(lines)
+            and not lines[first - 1].strip()
+            and not lines[last].strip()
+        ):
             last += 1  # the block's blank line goes with it
         lines[first:last] = rebuilt
     return "\n".join(lines)
@@ -813,7 +846,9 @@ def _spans(tree: ast.Module, lines: list[str]) -> Iterator[tuple[int, int, bool]
 
     def walk(body: list[ast.stmt]) -> Iterator[tuple[int, int, bool]]:
         for statement in body:
-            if isinstance(statement, ast.FunctionDef | ast.ClassDef | ast.With | ast.For | ast.While):
+            if isinstance(
+                statement, ast.FunctionDef | ast.ClassDef | ast.With | ast.For | ast.While
+            ):
                 end = _header_end(lines, statement.lineno, statement.body[0])
                 if end is not None:
                     yield statement.lineno, end, True
@@ -853,7 +888,9 @@ def _without_magic_commas(snippet: str, changed: set[int]) -> str:
         elif token.string in ")]}":
             opened.pop()
         elif token.string == "," and opened and opened[-1] in changed:
-            following = next(t for t in tokens[index + 1 :] if t.type not in (tokenize.NL, tokenize.COMMENT))
+            following = next(
+                t for t in tokens[index + 1 :] if t.type not in (tokenize.NL, tokenize.COMMENT)
+            )
             if following.string in ")]}":
                 edits.append(_Edit(source.offset(token.start), source.offset(token.end), ""))
     return _apply(snippet, edits)[0]
@@ -905,7 +942,13 @@ def _ruff_format(snippets: list[_Snippet]) -> dict[int, str]:
             by_width.setdefault(width, []).append((path, snippet))
         for width, entries in by_width.items():
             command = [sys.executable, "-m", "ruff", "format", "--isolated", "--no-cache"]
-            command += ["--line-length", str(width), "--target-version", "py311", str(Path(scratch) / str(width))]
+            command += [
+                "--line-length",
+                str(width),
+                "--target-version",
+                "py311",
+                str(Path(scratch) / str(width)),
+            ]
             completed = subprocess.run(command, capture_output=True, text=True, check=False)
             if completed.returncode:
                 raise GenerationError(f"ruff format failed:\n{completed.stderr}")
@@ -928,19 +971,17 @@ def async_sources() -> list[Path]:
 def sample_context() -> dict[str, Any]:
     """Answers to measure rendered lengths with: the defaults, as the render tier lints them."""
     config = yaml.safe_load((ROOT / "copier.yml").read_text())
-    context: dict[str, Any] = {}
-    env = jinja2.Environment()
+    # The render tier's package name: its length decides where the rendered lines wrap.
+    context: dict[str, Any] = {"package_name": "my_service"}
+    env = jinja2.Environment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
     for name, question in config.items():
-        if name.startswith("_") or not isinstance(question, dict):
+        if name.startswith("_") or not isinstance(question, dict) or name in context:
             continue
         default = question.get("default")
         if isinstance(default, str):
-            try:
-                default = env.from_string(default).render(**context).strip()
-            except jinja2.TemplateError:
-                pass
+            default = env.from_string(default).render(**context).strip()
         context[name] = default
-    return {**context, "package_name": "my_service"}
+    return context
 
 
 def generate_all() -> dict[Path, str]:
@@ -970,7 +1011,9 @@ def generate_all() -> dict[Path, str]:
     # Rebuilt imports are one line each; ruff wraps the long ones.
     imported = {name: fix_imports(text, masked[name].tag_lines) for name, text in formatted.items()}
     changed_imports = {
-        name: (text, _import_lines(text)) for name, text in imported.items() if text != formatted[name]
+        name: (text, _import_lines(text))
+        for name, text in imported.items()
+        if text != formatted[name]
     }
     imported.update(format_changed(changed_imports))
     twins = {}
@@ -1014,7 +1057,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             path.write_text(text)
     if arguments.check and stale:
-        print(f"{len(stale)} sync template(s) out of date: run `uv run python tools/async_to_sync.py`")
+        print(
+            f"{len(stale)} sync template(s) out of date: run `uv run python tools/async_to_sync.py`"
+        )
         return 1
     if not arguments.check:
         print(f"{len(twins)} sync templates, {len(stale)} rewritten")

@@ -18,6 +18,7 @@ import pytest
 
 from tests.matrix import Variant
 from tests.plugins.timing import Timed
+from tools.async_to_sync import SCAFFOLD_NAMES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_NAME = "my_service"
@@ -87,14 +88,7 @@ def python_source(path: Path) -> str:
     """A rendered file's Python source; startapp's scaffold files get sample names filled in."""
     text = path.read_text()
     if path.name.endswith(".py-tpl"):
-        names = {
-            "app": "notes",
-            "model": "Note",
-            "model_snake": "note",
-            "table": "notes",
-            "url": "notes",
-        }
-        text = Template(text).substitute(names)
+        text = Template(text).substitute(SCAFFOLD_NAMES)
     return text
 
 
