@@ -5,6 +5,7 @@ import re
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -103,3 +104,61 @@ def test_renders_only_the_files_the_variant_uses(project: Path, variant: Variant
     assert ("NullPool" in engine) == (variant.pooling == "pgbouncer")
     sources = "\n".join(path.read_text() for path in files(package, "*.py"))
     assert ("fastapi" in sources) == (variant.framework == "fastapi")
+
+
+def module_imports(package: Path) -> dict[str, set[str]]:
+    """Each module of the package, and the package's modules it imports at module level."""
+    names = {
+        ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(
+            ".__init__"
+        ): path
+        for path in package.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        is_package = path.name == "__init__.py"
+        imported: set[str] = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                parts = name.split(".")
+                base = (
+                    parts[: len(parts) - node.level + (1 if is_package else 0)]
+                    if node.level
+                    else []
+                )
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                imported.add(module)
+                imported.update(f"{module}.{alias.name}" for alias in node.names)
+        graph[name] = {target for target in imported if target in names and target != name}
+    return graph
+
+
+def layers(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The same imports between the package's top-level parts (cli, db, apps, settings...)."""
+
+    def layer(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    collapsed: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        collapsed.setdefault(layer(module), set()).update(layer(target) for target in targets)
+    return {module: targets - {module, PACKAGE_NAME} for module, targets in collapsed.items()}
+
+
+@pytest.mark.parametrize("view", [dict, layers], ids=["modules", "layers"])
+def test_the_package_has_no_import_cycles(project: Path, view: Any) -> None:
+    graph = view(module_imports(project / "src" / PACKAGE_NAME))
+    cycles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        for target in sorted(graph[module]):
+            if target in path:
+                cycles.append([*path[path.index(target) :], target])
+            elif len(path) < len(graph):
+                visit(target, [*path, target])
+
+    for module in graph:
+        visit(module, [module])
+    assert cycles == []

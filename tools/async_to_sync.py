@@ -88,6 +88,7 @@ _COMMENT_LINE = re.compile(r"^[ \t]*\{#.*#\}[ \t]*$")
 _TEMPLATE_VARIABLE = re.compile(r"\$\{(\w+)\}")
 _ASYNC_FILE = re.compile(r"^(\{% if (?:[^%]* and )?)is_async\b")
 _VERBATIM = ("# __verbatim_begin__", "# __verbatim_end__")
+_BODY = "  # __jinja_body__"
 
 #: The names startapp fills into its scaffold (`${model}` ...), for measuring line lengths.
 SCAFFOLD_NAMES = {
@@ -399,7 +400,7 @@ class Masked:
         lines = []
         for line in text.split("\n"):
             key = line.strip()
-            if key in _VERBATIM:
+            if key in _VERBATIM or line.endswith(_BODY):
                 continue
             lines.append(self.tag_lines.get(key, line))
         text = "\n".join(lines)
@@ -428,9 +429,19 @@ def mask(text: str, sample: dict[str, Any], scaffold: bool) -> Masked:
         except jinja2.TemplateError:
             return len(expression)
 
-    out = []
+    out: list[str] = []
     for line in text.split("\n"):
         if _BLOCK_LINE.match(line) or _COMMENT_LINE.match(line):
+            code = [
+                previous
+                for previous in out
+                if previous.strip() and not previous.lstrip().startswith("#")
+            ]
+            if _BLOCK_LINE.match(line) and code and code[-1].rstrip().endswith(":"):
+                # Branches that differ only in a header (`def f(a):` / `def f(a, b):`) share the
+                # body after the endif: give each header a body of its own, removed again later.
+                indent = re.match(r"[ \t]*", code[-1]).group(0)  # type: ignore[union-attr]
+                out.append(f"{indent}    pass{_BODY}")
             key = f"# __jinja_line_{len(tag_lines)}__"
             tag_lines[key] = line
             out.append(key)
