@@ -60,7 +60,7 @@ def known_test_files() -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("page", sorted(path.name for path in DOCS.glob("*.md")))
+@pytest.mark.parametrize("page", sorted(str(path.relative_to(DOCS)) for path in DOCS.rglob("*.md")))
 def test_every_test_a_page_cites_exists(page: str) -> None:
     # A page backs its statements by naming the tests that check them; a renamed or deleted
     # test must not leave a claim behind with nothing checking it.

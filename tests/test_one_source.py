@@ -15,6 +15,7 @@ from string import Template
 from typing import Any
 
 import jinja2
+import pathspec
 import pytest
 from jinja2 import meta
 
@@ -73,10 +74,37 @@ def answer_values() -> dict[str, tuple[Any, ...]]:
     return values
 
 
-def contexts(*texts: str, concurrency: str = "async") -> Iterator[dict[str, Any]]:
-    """Every combination of the answers the texts read, as render contexts."""
+def excluded(relative: Path, context: dict[str, Any]) -> bool:
+    """Whether copier.yml's _exclude leaves the rendered path out under these answers."""
     env = environment()
-    read = set().union(*(meta.find_undeclared_variables(env.parse(text)) for text in texts))
+    patterns = [env.from_string(entry).render(**context) for entry in copier_config()["_exclude"]]
+    spec = pathspec.PathSpec.from_lines("gitignore", "\n".join(patterns).splitlines())
+    return spec.match_file(str(relative))
+
+
+def exclusion_answers(source: Path) -> set[str]:
+    """The answers whose _exclude group names the source's rendered path."""
+    env = environment()
+    relative = str(Path(*rendered_parts(source, async_to_sync.sample_context())))
+    read: set[str] = set()
+    for entry in copier_config()["_exclude"]:
+        lines = [line for line in entry.splitlines() if not line.startswith("{%")]
+        if pathspec.PathSpec.from_lines("gitignore", lines).match_file(relative):
+            read |= meta.find_undeclared_variables(env.parse(entry))
+    return read
+
+
+def rendered_parts(path: Path, context: dict[str, Any]) -> list[str]:
+    """The parts of the template path, rendered (an empty part leaves the file out)."""
+    env = environment()
+    parts = [env.from_string(part).render(**context) for part in path.relative_to(TEMPLATE).parts]
+    return [*parts[:-1], parts[-1].removesuffix(".jinja")]
+
+
+def contexts(*texts: str, read: set[str], concurrency: str = "async") -> Iterator[dict[str, Any]]:
+    """Every combination of the answers the texts (and `read`) read, as render contexts."""
+    env = environment()
+    read = read.union(*(meta.find_undeclared_variables(env.parse(text)) for text in texts))
     varied = {name: values for name, values in answer_values().items() if name in read}
     drivers = DRIVERS[concurrency] if {"driver", "db_driver"} & read else DRIVERS[concurrency][:1]
     base = async_to_sync.sample_context()
@@ -92,13 +120,12 @@ def contexts(*texts: str, concurrency: str = "async") -> Iterator[dict[str, Any]
 
 
 def render(path: Path, context: dict[str, Any]) -> tuple[Path, str] | None:
-    """The rendered relative path and text, or None when the path's condition leaves it out."""
-    env = environment()
-    parts = [env.from_string(part).render(**context) for part in path.relative_to(TEMPLATE).parts]
-    if not all(parts) or parts[-1] == ".jinja":
+    """The rendered relative path and text, or None when the answers leave the file out."""
+    parts = rendered_parts(path, context)
+    if not all(parts) or excluded(Path(*parts), context):
         return None
-    text = env.get_template(str(path.relative_to(TEMPLATE_ROOT))).render(**context)
-    relative = Path(*parts).with_suffix("")
+    text = environment().get_template(str(path.relative_to(TEMPLATE_ROOT))).render(**context)
+    relative = Path(*parts)
     if relative.name.endswith(".py-tpl"):
         # startapp's scaffold: the module it becomes for an app named notes.
         text = Template(text).substitute(async_to_sync.SCAFFOLD_NAMES)
@@ -137,8 +164,8 @@ def rendered_pairs(tmp_path_factory: pytest.TempPathFactory) -> RenderedPairs:
     pyproject = (TEMPLATE / "pyproject.toml.jinja").read_text()
     rendered: dict[str, tuple[str, str]] = {}
     for source, twin in PAIRS:
-        path = str(source.relative_to(TEMPLATE))  # its conditions are answers it reads too
-        for concurrency_context in contexts(path, source.read_text(), twin.read_text()):
+        texts = (str(source.relative_to(TEMPLATE)), source.read_text(), twin.read_text())
+        for concurrency_context in contexts(*texts, read=exclusion_answers(source)):
             sides = {}
             for concurrency, path in (("async", source), ("sync", twin)):
                 context = {**concurrency_context, "is_async": concurrency == "async"}
