@@ -13,7 +13,7 @@ import yaml
 from _pytest.mark.expression import Expression
 
 from tests import linters
-from tests.matrix import DATABASE_VARIANTS, FEATURE_VARIANTS, Variant
+from tests.matrix import DATABASE_VARIANTS, FEATURE_VARIANTS, Variant, copier_config
 from tests.plugins.rendering import TEMPLATE_ROOT, variant_params
 
 pytestmark = pytest.mark.render
@@ -44,6 +44,19 @@ def test_the_workflows_pass_actionlint() -> None:
 
 def test_the_workflows_pass_zizmor() -> None:
     assert linters.zizmor(WORKFLOWS, TEMPLATE_ROOT) == []
+
+
+def test_the_workflows_install_the_uv_the_rendered_projects_pin() -> None:
+    pinned = copier_config()["uv_version"]["default"]
+    versions = [
+        step["with"]["version"]
+        for workflow in WORKFLOWS
+        for job in yaml.safe_load(workflow.read_text())["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("astral-sh/setup-uv@")
+    ]
+    assert versions
+    assert set(versions) == {pinned}
 
 
 @pytest.mark.parametrize("variant", WITH_CI)
