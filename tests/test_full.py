@@ -37,4 +37,5 @@ def test_installs_no_module_the_package_name_validator_allows(installed: Install
     # Names that are not identifiers (psycopg2-stubs) cannot be package names anyway.
     modules = {name for name in listed if name.isidentifier() and not name.startswith("_")}
     modules.discard(PACKAGE_NAME)
-    assert modules - reserved_names()["dependencies"] == set()
+    reserved = reserved_names()
+    assert modules - reserved["dependencies"] - reserved["project"] == set()

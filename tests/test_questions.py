@@ -36,7 +36,13 @@ def refused(tmp_path: Path, answers: dict[str, Any]) -> str:
         ("tomllib", "'tomllib' would shadow the standard-library module"),
         ("sqlalchemy", "'sqlalchemy' would shadow the 'sqlalchemy' dependency"),
         ("pydantic", "'pydantic' would shadow the 'pydantic' dependency"),
-        ("tests", "'tests' would shadow the 'tests' dependency"),
+        ("tests", "'tests' is the name of the project's own test package"),
+        ("migrations", "'migrations' is the name of the project's Alembic folder"),
+        ("conftest", "'conftest' is the module name pytest reserves"),
+        ("_", "'_' starts or ends with an underscore"),
+        ("_svc", "'_svc' starts or ends with an underscore"),
+        ("__main__", "'__main__' starts or ends with an underscore"),
+        ("svc_", "the distribution name ('svc-') must start and end with a letter or digit"),
     ],
 )
 def test_a_bad_package_name_is_refused(tmp_path: Path, package_name: str, message: str) -> None:
