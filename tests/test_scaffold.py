@@ -18,7 +18,7 @@ pytestmark = [
     pytest.mark.parametrize("variant", variant_params(SCAFFOLD_VARIANTS)),
 ]
 
-APP = "invoices"
+APP = "purchase_orders"
 
 
 def test_an_app_startapp_makes_is_clean_and_passes_its_own_tests(
