@@ -122,6 +122,21 @@ DATABASE_VARIANTS = tuple(
 )
 
 
+def _scaffold_variants() -> tuple[Variant, ...]:
+    """One variant per shape of startapp's scaffold (framework, concurrency, rls), the other
+    answers rotated so that the eight together use every driver, pooling and primary key."""
+    chosen = []
+    shapes = itertools.product(FRAMEWORKS, ("sync", "async"), RLS)
+    for number, shape in enumerate(shapes):
+        same = [v for v in DATABASE_VARIANTS if (v.framework, v.concurrency, v.rls) == shape]
+        # 3 is prime to len(same) (8), so the shapes step through all of its rows in turn.
+        chosen.append(same[number * 3 % len(same)])
+    return tuple(chosen)
+
+
+SCAFFOLD_VARIANTS = _scaffold_variants()
+
+
 def pairwise(axes: dict[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
     """A small set of rows in which every pair of values of any two axes appears (greedy)."""
     names = list(axes)

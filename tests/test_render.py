@@ -162,3 +162,12 @@ def test_the_package_has_no_import_cycles(project: Path, view: Any) -> None:
     for module in graph:
         visit(module, [module])
     assert cycles == []
+
+
+def test_every_docs_page_the_code_cites_is_in_the_project(project: Path) -> None:
+    cited = {
+        (path.relative_to(project), page)
+        for path in files(project, "*.py", "*.py-tpl", "*.toml", "*.ini")
+        for page in re.findall(r"\bdocs/[\w./-]+\.md\b", path.read_text())
+    }
+    assert {(str(path), page) for path, page in cited if not (project / page).is_file()} == set()

@@ -745,6 +745,10 @@ def fix_imports(text: str, tag_lines: dict[str, str]) -> str:
     lines = text.split("\n")
     contexts = _jinja_contexts(lines, tag_lines)
     used = _used_names(text, tree)
+    # A name a Jinja statement spells (`{% set dep = "UserSessionDep" if rls else ... %}`) is
+    # used by what the template renders: keep its import.
+    for tag_line in tag_lines.values():
+        used.update(re.findall(r"[A-Za-z_]\w*", tag_line))
     blocks: list[list[ast.Import | ast.ImportFrom]] = []
     for statement in tree.body:
         if not isinstance(statement, ast.Import | ast.ImportFrom):

