@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.matrix import DATABASE_VARIANTS, Variant
-from tests.plugins.environments import Installed
+from tests.plugins.environments import Installed, passes_its_tests
 from tests.plugins.rendering import PACKAGE_NAME, variant_params
 from tests.plugins.timing import Timed
 from tests.reserved_names import reserved_names
@@ -26,8 +26,7 @@ def test_passes_its_own_tests_against_postgresql(
     installed: Installed, variant: Variant, create_database: Callable[[str], str], timed: Timed
 ) -> None:
     url = create_database(variant.database_name)
-    with timed("tests"):
-        installed.run("pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=url)
+    passes_its_tests(installed, url, timed)
 
 
 def test_installs_no_module_the_package_name_validator_allows(installed: Installed) -> None:

@@ -12,7 +12,7 @@ import yaml
 
 from hooks.merge_migration_heads import heads
 from tests.matrix import DATABASE_VARIANTS, Variant
-from tests.plugins.environments import Install
+from tests.plugins.environments import Install, passes_its_checks
 from tests.plugins.rendering import PACKAGE_NAME, variant_params
 from tests.plugins.timing import Timed
 from tests.plugins.versions import (
@@ -20,7 +20,6 @@ from tests.plugins.versions import (
     add_team_migration,
     commit,
     generate,
-    passes_its_checks,
 )
 
 pytestmark = [

@@ -11,6 +11,7 @@ environment, so each variant re-checks its own code, not SQLAlchemy and FastAPI 
 import functools
 import hashlib
 import json
+import re
 import shutil
 import tomllib
 from collections.abc import Callable
@@ -92,3 +93,37 @@ def _install(
                 shutil.copy(project / "uv.lock", lock)
         installed_projects[key] = project
     return Installed(project, env)
+
+
+def passes_its_hooks(installed: Installed, timed: Timed) -> None:
+    """The project's pre-commit hooks (ruff check, ruff format, mypy --strict), offline from its
+    environment, as the team runs them before committing. They run on the files git tracks: the
+    project must be a repository with its changes committed."""
+    with timed("hooks"):
+        installed.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+
+
+def passes_its_tests(installed: Installed, database_url: str, timed: Timed) -> int:
+    """The project's own test suite against PostgreSQL, `pytest` as its team runs it (the `suite`
+    column of the time table); records and returns how many tests ran."""
+    with timed("suite"):
+        output = installed.run(
+            "pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=database_url
+        )
+    ran = tests_run(output)
+    timed.count("tests", ran)
+    return ran
+
+
+def tests_run(output: str) -> int:
+    """How many tests ran (passed, skipped, xfailed, xpassed), from pytest's summary line."""
+    summary = output.strip().splitlines()[-1]
+    counts = re.findall(r"(\d+) (passed|skipped|xfailed|xpassed)\b", summary)
+    assert counts, f"no test counts in pytest's summary line: {summary!r}"
+    return sum(int(number) for number, _ in counts)
+
+
+def passes_its_checks(installed: Installed, database_url: str, timed: Timed) -> None:
+    """Its hooks, then its tests against PostgreSQL."""
+    passes_its_hooks(installed, timed)
+    passes_its_tests(installed, database_url, timed)
