@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.plugins.rendering import run
 from tests.plugins.timing import Timed
@@ -95,12 +96,24 @@ def _install(
     return Installed(project, env)
 
 
+#: The hooks every project's pre-commit configuration must have, and run, by id.
+HOOKS = ("ruff-check", "ruff-format", "mypy")
+
+
 def passes_its_hooks(installed: Installed, timed: Timed) -> None:
     """The project's pre-commit hooks (ruff check, ruff format, mypy --strict), offline from its
     environment, as the team runs them before committing. They run on the files git tracks: the
-    project must be a repository with its changes committed."""
+    project must be a repository with its changes committed. This is the full tier's only mypy
+    run, so each of the three must be configured, and must have passed rather than skipped."""
+    config = yaml.safe_load((installed.path / ".pre-commit-config.yaml").read_text())
+    names = {hook["id"]: hook["name"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert set(HOOKS) <= names.keys(), (
+        f"the project's pre-commit hooks lack {set(HOOKS) - names.keys()}"
+    )
     with timed("hooks"):
-        installed.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+        output = installed.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+    passed = re.findall(r"^(.+?)\.+Passed$", output, re.MULTILINE)
+    assert {names[hook] for hook in HOOKS} <= set(passed), output
 
 
 def passes_its_tests(installed: Installed, database_url: str, timed: Timed) -> int:
