@@ -4,8 +4,14 @@ test process.
 The first of them resolves and locks with a plain `uv sync`, as a user would; the others sync from
 that lock (`uv sync --locked`, which also proves the lock satisfies their pyproject.toml) instead of
 asking the index again. `uv sync` still runs for every variant and leaves the environment exactly
-as the lock describes, with that variant installed. mypy's incremental cache lives beside the
-environment, so each variant re-checks its own code, not SQLAlchemy and FastAPI all over again.
+as the lock describes, with that variant installed.
+
+One mypy cache serves every environment of the process (one mypy runs at a time in it). mypy
+reuses a module's cached result only if the module's contents, the modules it depends on and the
+options are unchanged; a module found in another environment with the same contents (SQLAlchemy,
+pydantic) counts as unchanged, and the cache replays the errors it recorded. So each variant
+re-checks its own code and what its environment has that the previous ones lacked, not
+SQLAlchemy and FastAPI all over again, whichever dependencies it has.
 """
 
 import functools
@@ -81,7 +87,7 @@ def _install(
     key = dependency_key(project)
     env = {
         "UV_PROJECT_ENVIRONMENT": str(environment_root / key),
-        "MYPY_CACHE_DIR": str(environment_root / f"{key}.mypy_cache"),
+        "MYPY_CACHE_DIR": str(environment_root / "mypy_cache"),
     }
     lock = environment_root / f"{key}.lock"
     if installed_projects.get(key) != project:
