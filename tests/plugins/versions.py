@@ -84,6 +84,11 @@ def template_repository(tmp_path_factory: pytest.TempPathFactory) -> TemplateRep
     git(path, "add", "--all")
     git(path, "commit", "--quiet", "--allow-empty", "-m", "The working tree, as the next release")
     git(path, "tag", "--force", current_version())
+    # Copier clones this repository for every copy and update (an update clones it several
+    # times) and deletes each clone after. One pack instead of the hundreds of loose objects a
+    # local clone inherits saves a few seconds per update.
+    git(path, "repack", "-a", "-d", "-q")
+    git(path, "prune-packed")
     return TemplateRepository(path, baseline, current_version())
 
 
