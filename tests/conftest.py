@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.plugins.environments",
     "tests.plugins.postgres",
     "tests.plugins.versions",
+    "tests.plugins.updates",
     # For the test of the time table itself.
     "pytester",
 ]

@@ -137,6 +137,16 @@ def _scaffold_variants() -> tuple[Variant, ...]:
 SCAFFOLD_VARIANTS = _scaffold_variants()
 
 
+#: What `copier copy --defaults` gives: copier.yml's default for every answer.
+DEFAULT_VARIANT = Variant(
+    **{
+        name: copier_config()[name]["default"]
+        for name in ("framework", "concurrency", "driver", "pooling", "primary_key", "rls")
+    },
+    features=tuple((name, copier_config()[name]["default"]) for name in FEATURE_DEFAULTS),
+)
+
+
 def pairwise(axes: dict[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
     """A small set of rows in which every pair of values of any two axes appears (greedy)."""
     names = list(axes)

@@ -6,6 +6,7 @@ import pytest
 
 from tests.matrix import (
     DATABASE_VARIANTS,
+    DEFAULT_VARIANT,
     DRIVER_FACTS,
     DRIVERS,
     FEATURE_AXES,
@@ -57,3 +58,9 @@ def test_every_pair_of_feature_values_is_rendered() -> None:
         if not any(row[a] == x and row[b] == y for row in rendered)
     ]
     assert missing == []
+
+
+def test_the_default_answers_make_a_database_variant_with_the_default_features() -> None:
+    # The render tier counts the default variant's tests (tests/test_suite_size.py), and the
+    # full tier must run that variant as the matrix has it.
+    assert DEFAULT_VARIANT in DATABASE_VARIANTS

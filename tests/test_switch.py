@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from tests.matrix import Variant
-from tests.plugins.environments import Install
+from tests.plugins.environments import Install, passes_its_checks
 from tests.plugins.timing import Timed
-from tests.plugins.versions import TemplateRepository, commit, generate, passes_its_checks
+from tests.plugins.versions import TemplateRepository, commit, generate
 
 pytestmark = pytest.mark.full
 

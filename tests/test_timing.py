@@ -1,4 +1,5 @@
-"""The per-variant time table counts each recorded step once, whichever phase recorded it."""
+"""The per-variant time table counts each recorded step once, whichever phase recorded it, and
+shows counts (the tests a suite ran) in columns of their own, outside the total."""
 
 import pytest
 
@@ -19,10 +20,11 @@ def rendered(timed: Timed) -> None:
         time.sleep({STEP})
 
 
-@pytest.mark.parametrize("step", ["mypy", "tests"])
+@pytest.mark.parametrize("step", ["hooks", "suite"])
 def test_step(rendered: None, timed: Timed, step: str) -> None:
     with timed(step):
         time.sleep({STEP})
+    timed.count("tests", len(step) * 10)
 """
 
 
@@ -42,6 +44,18 @@ def test_the_table_counts_each_step_once(pytester: pytest.Pytester) -> None:
     # the tolerance leaves a loaded machine room to oversleep.
     once, twice = (pytest.approx(n * STEP, abs=0.9 * STEP) for n in (1, 2))
     assert rows == {
-        "test_step[mypy]": {"mypy": once, "render": once, "tests": 0.0, "total": twice},
-        "test_step[tests]": {"mypy": 0.0, "render": once, "tests": once, "total": twice},
+        "test_step[hooks]": {
+            "hooks": once,
+            "render": once,
+            "suite": 0.0,
+            "total": twice,
+            "tests": 50,
+        },
+        "test_step[suite]": {
+            "hooks": 0.0,
+            "render": once,
+            "suite": once,
+            "total": twice,
+            "tests": 50,
+        },
     }

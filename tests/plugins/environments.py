@@ -4,13 +4,20 @@ test process.
 The first of them resolves and locks with a plain `uv sync`, as a user would; the others sync from
 that lock (`uv sync --locked`, which also proves the lock satisfies their pyproject.toml) instead of
 asking the index again. `uv sync` still runs for every variant and leaves the environment exactly
-as the lock describes, with that variant installed. mypy's incremental cache lives beside the
-environment, so each variant re-checks its own code, not SQLAlchemy and FastAPI all over again.
+as the lock describes, with that variant installed.
+
+One mypy cache serves every environment of the process (one mypy runs at a time in it). mypy
+reuses a module's cached result only if the module's contents, the modules it depends on and the
+options are unchanged; a module found in another environment with the same contents (SQLAlchemy,
+pydantic) counts as unchanged, and the cache replays the errors it recorded. So each variant
+re-checks its own code and what its environment has that the previous ones lacked, not
+SQLAlchemy and FastAPI all over again, whichever dependencies it has.
 """
 
 import functools
 import hashlib
 import json
+import re
 import shutil
 import tomllib
 from collections.abc import Callable
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.plugins.rendering import run
 from tests.plugins.timing import Timed
@@ -79,7 +87,7 @@ def _install(
     key = dependency_key(project)
     env = {
         "UV_PROJECT_ENVIRONMENT": str(environment_root / key),
-        "MYPY_CACHE_DIR": str(environment_root / f"{key}.mypy_cache"),
+        "MYPY_CACHE_DIR": str(environment_root / "mypy_cache"),
     }
     lock = environment_root / f"{key}.lock"
     if installed_projects.get(key) != project:
@@ -92,3 +100,49 @@ def _install(
                 shutil.copy(project / "uv.lock", lock)
         installed_projects[key] = project
     return Installed(project, env)
+
+
+#: The hooks every project's pre-commit configuration must have, and run, by id.
+HOOKS = ("ruff-check", "ruff-format", "mypy")
+
+
+def passes_its_hooks(installed: Installed, timed: Timed) -> None:
+    """The project's pre-commit hooks (ruff check, ruff format, mypy --strict), offline from its
+    environment, as the team runs them before committing. They run on the files git tracks: the
+    project must be a repository with its changes committed. This is the full tier's only mypy
+    run, so each of the three must be configured, and must have passed rather than skipped."""
+    config = yaml.safe_load((installed.path / ".pre-commit-config.yaml").read_text())
+    names = {hook["id"]: hook["name"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert set(HOOKS) <= names.keys(), (
+        f"the project's pre-commit hooks lack {set(HOOKS) - names.keys()}"
+    )
+    with timed("hooks"):
+        output = installed.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+    passed = re.findall(r"^(.+?)\.+Passed$", output, re.MULTILINE)
+    assert {names[hook] for hook in HOOKS} <= set(passed), output
+
+
+def passes_its_tests(installed: Installed, database_url: str, timed: Timed) -> int:
+    """The project's own test suite against PostgreSQL, `pytest` as its team runs it (the `suite`
+    column of the time table); records and returns how many tests ran."""
+    with timed("suite"):
+        output = installed.run(
+            "pytest", "-q", "-p", "no:cacheprovider", TEST_DATABASE_URL=database_url
+        )
+    ran = tests_run(output)
+    timed.count("tests", ran)
+    return ran
+
+
+def tests_run(output: str) -> int:
+    """How many tests ran (passed, skipped, xfailed, xpassed), from pytest's summary line."""
+    summary = output.strip().splitlines()[-1]
+    counts = re.findall(r"(\d+) (passed|skipped|xfailed|xpassed)\b", summary)
+    assert counts, f"no test counts in pytest's summary line: {summary!r}"
+    return sum(int(number) for number, _ in counts)
+
+
+def passes_its_checks(installed: Installed, database_url: str, timed: Timed) -> None:
+    """Its hooks, then its tests against PostgreSQL."""
+    passes_its_hooks(installed, timed)
+    passes_its_tests(installed, database_url, timed)

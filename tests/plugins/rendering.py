@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -18,12 +18,11 @@ import pytest
 
 from tests.matrix import Variant
 from tests.plugins.timing import Timed
+from tests.trees import Tree, snapshot
 from tools.async_to_sync import SCAFFOLD_NAMES
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_NAME = "my_service"
-
-Render = Callable[[Variant], Path]
 
 
 def render(destination: Path, answers: Mapping[str, Any]) -> Path:
@@ -70,18 +69,32 @@ def run(
     return result
 
 
+class Renders:
+    """Each variant rendered once per test process, with a snapshot of the files Copier wrote."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._done: dict[Variant, tuple[Path, Tree]] = {}
+
+    def _get(self, variant: Variant) -> tuple[Path, Tree]:
+        if variant not in self._done:
+            project = render(self._root / variant.id, variant.answers())
+            self._done[variant] = (project, snapshot(project))
+        return self._done[variant]
+
+    def __call__(self, variant: Variant) -> Path:
+        """The directory the variant is rendered to (tests may install and run it there)."""
+        return self._get(variant)[0]
+
+    def files(self, variant: Variant) -> Tree:
+        """The variant's files as Copier wrote them, whatever has run in the project since."""
+        return self._get(variant)[1]
+
+
 @pytest.fixture(scope="session")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Render:
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Renders:
     """Render a variant, or return the directory it was already rendered to in this process."""
-    cache: dict[Variant, Path] = {}
-
-    def get(variant: Variant) -> Path:
-        if variant not in cache:
-            destination = tmp_path_factory.mktemp("render") / variant.id
-            cache[variant] = render(destination, variant.answers())
-        return cache[variant]
-
-    return get
+    return Renders(tmp_path_factory.mktemp("render"))
 
 
 def python_source(path: Path) -> str:
@@ -98,7 +111,7 @@ def variant_params(variants: Iterable[Variant]) -> list[Any]:
 
 
 @pytest.fixture
-def project(variant: Variant, rendered: Render, timed: Timed) -> Path:
+def project(variant: Variant, rendered: Renders, timed: Timed) -> Path:
     """The test's variant, rendered (once per process)."""
     with timed("render"):
         return rendered(variant)

@@ -1,4 +1,10 @@
-"""Per-variant timings: tests record how long each step took, and the run ends with a table."""
+"""Per-variant timings: tests record how long each step took, and the run ends with a table.
+
+The steps are the harness's (`render`, `update`, `sync`, `hooks`, ...); `suite` is the generated
+project's own test suite, `uv run pytest` as its team runs it, so its column is that suite's wall
+time per variant. Tests can also record counts (`tests`: how many tests the suite ran), which the
+table shows after the total, in a column of their own.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +15,43 @@ from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 
-Timed = Callable[[str], AbstractContextManager[None]]
-_PREFIX = "seconds:"
+_SECONDS = "seconds:"
+_COUNT = "count:"
 
 
-@pytest.fixture
-def timed(record_property: Callable[[str, object], None], request: pytest.FixtureRequest) -> Timed:
-    """`with timed("mypy"): ...` records the step's duration against the test's variant."""
-    callspec = getattr(request.node, "callspec", None)
-    variant = callspec.params.get("variant") if callspec else None
-    record_property("variant", variant.id if variant else request.node.name)
+class Timed:
+    """`with timed("hooks"): ...` records the step's duration against the test's variant;
+    `timed.count("tests", 103)` records a count."""
+
+    def __init__(self, record: Callable[[str, object], None]) -> None:
+        self._record = record
+
+    def __call__(self, name: str) -> AbstractContextManager[None]:
+        return self._step(name)
 
     @contextmanager
-    def step(name: str) -> Iterator[None]:
+    def _step(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield
         finally:
-            record_property(_PREFIX + name, time.perf_counter() - start)
+            self._record(_SECONDS + name, time.perf_counter() - start)
 
-    return step
+    def count(self, name: str, value: int) -> None:
+        self._record(_COUNT + name, value)
+
+
+@pytest.fixture
+def timed(record_property: Callable[[str, object], None], request: pytest.FixtureRequest) -> Timed:
+    callspec = getattr(request.node, "callspec", None)
+    variant = callspec.params.get("variant") if callspec else None
+    record_property("variant", variant.id if variant else request.node.name)
+    return Timed(record_property)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    table: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for reports in terminalreporter.stats.values():
         for report in reports:
             # Setup, call and teardown reports each carry the properties recorded so far; only
@@ -42,16 +61,25 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             properties = dict(report.user_properties)
             if "variant" not in properties:
                 continue
-            for key, value in properties.items():
-                if key.startswith(_PREFIX):
-                    table[properties["variant"]][key.removeprefix(_PREFIX)] += value
-    if not table:
+            variant = properties["variant"]
+            for key, value in report.user_properties:
+                if key.startswith(_SECONDS):
+                    seconds[variant][key.removeprefix(_SECONDS)] += value
+                elif key.startswith(_COUNT):
+                    counts[variant][key.removeprefix(_COUNT)] += value
+    if not seconds:
         return
-    steps = sorted({step for row in table.values() for step in row})
-    width = max(len(variant) for variant in table)
+    steps = sorted({step for row in seconds.values() for step in row})
+    counted = sorted({name for row in counts.values() for name in row})
+    width = max(len(variant) for variant in seconds)
     terminalreporter.section("seconds per variant")
-    header = f"{'variant':<{width}} " + " ".join(f"{step:>9}" for step in [*steps, "total"])
-    terminalreporter.write_line(header)
-    for variant, row in sorted(table.items(), key=lambda item: -sum(item[1].values())):
-        cells = [row.get(step, 0.0) for step in steps] + [sum(row.values())]
-        terminalreporter.write_line(f"{variant:<{width}} " + " ".join(f"{c:9.1f}" for c in cells))
+    header = [*steps, "total", *counted]
+    terminalreporter.write_line(f"{'variant':<{width}} " + " ".join(f"{h:>9}" for h in header))
+    for variant, row in sorted(seconds.items(), key=lambda item: -sum(item[1].values())):
+        cells = [f"{row.get(step, 0.0):9.1f}" for step in steps]
+        cells.append(f"{sum(row.values()):9.1f}")
+        cells += [
+            f"{counts[variant][name]:9d}" if name in counts[variant] else f"{'':9}"
+            for name in counted
+        ]
+        terminalreporter.write_line(f"{variant:<{width}} " + " ".join(cells).rstrip())
