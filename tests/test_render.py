@@ -2,9 +2,11 @@
 
 import ast
 import re
+import shutil
 import sys
 import tomllib
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ import yaml
 
 from tests.matrix import DATABASE_VARIANTS, FEATURE_VARIANTS, Variant
 from tests.plugins.rendering import PACKAGE_NAME, python_source, run, variant_params
+from tools.async_to_sync import SCAFFOLD_NAMES
 
 pytestmark = [
     pytest.mark.render,
@@ -171,3 +174,46 @@ def test_every_docs_page_the_code_cites_is_in_the_project(project: Path) -> None
         for page in re.findall(r"\bdocs/[\w./-]+\.md\b", path.read_text())
     }
     assert {(str(path), page) for path, page in cited if not (project / page).is_file()} == set()
+
+
+# A 40-character app name (startapp's MAX_APP_NAME) and what startapp derives from it.
+LONGEST_APP = {
+    "app": "warehouse_purchase_order_line_adjustment",
+    "model": "WarehousePurchaseOrderLineAdjustment",
+    "model_snake": "warehouse_purchase_order_line_adjustment",
+    "table": "warehouse_purchase_order_line_adjustment",
+    "url": "warehouse-purchase-order-line-adjustment",
+}
+
+
+def scaffold(project: Path, names: dict[str, str], root: Path) -> Path:
+    """startapp's files for `names`, filled in as startapp fills them, under `root` beside the
+    project's ruff configuration."""
+    shutil.copy(project / "pyproject.toml", root)
+    templates = project / "src" / PACKAGE_NAME / "cli" / "app_template"
+    app = root / "src" / PACKAGE_NAME / "apps" / names["app"]
+    for source in templates.rglob("*-tpl"):
+        relative = Template(str(source.relative_to(templates))).substitute(names)
+        destination = app / relative.removesuffix("-tpl")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(Template(source.read_text()).substitute(names))
+    return app
+
+
+def test_startapp_scaffolds_ruff_clean_apps_as_written(project: Path, tmp_path: Path) -> None:
+    scaffold(project, SCAFFOLD_NAMES, tmp_path)
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], tmp_path)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], tmp_path)
+
+
+def test_startapp_scaffolds_ruff_clean_apps_for_the_longest_name_it_accepts(
+    project: Path, tmp_path: Path
+) -> None:
+    startapp = (project / "src" / PACKAGE_NAME / "cli" / "startapp.py").read_text()
+    assert f"MAX_APP_NAME = {len(LONGEST_APP['app'])}\n" in startapp
+    app = scaffold(project, LONGEST_APP, tmp_path)
+    # What startapp's tidy() runs after writing the files, then the project's checks.
+    run([sys.executable, "-m", "ruff", "check", "--fix", "--select", "I", "--quiet", str(app)], app)
+    run([sys.executable, "-m", "ruff", "format", "--quiet", str(app)], app)
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], tmp_path)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], tmp_path)
