@@ -2,10 +2,13 @@
 
 TEST_PGBOUNCER_URL, when set, names a running PgBouncer (transaction mode) that pools the test
 database. Otherwise the `pgbouncer_url` fixture starts one for the test session, in front of
-`postgres_url`: the `pgbouncer` binary, run as the `postgres` OS user when the tests run as root, on
-a free loopback port, with this project's pgbouncer/pooling.ini, which compose.yaml uses too.
-Where PgBouncer is missing, the tests that need it fail when CI is set and skip otherwise, saying
-how to install it.
+`postgres_url`: the newest `pgbouncer` binary found, run as the `postgres` OS user when the tests
+run as root, on a free loopback port, with this project's pgbouncer/pooling.ini, which
+compose.yaml uses too. Clients log in with a password (SCRAM-SHA-256), as hosted poolers ask,
+so every new connection costs what it costs in production.
+
+Where PgBouncer is missing, or too old for a test (prepared statements need 1.21), the tests that
+need it fail when CI is set and skip otherwise, saying how to install it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import contextlib
 import csv
 import os
 import pwd
+import re
+import secrets
 import shutil
 import signal
 import socket
@@ -35,6 +40,8 @@ INSTALL_HINT = (
     "PgBouncer is not installed: `apt-get install pgbouncer` (Debian, Ubuntu), "
     f"`brew install pgbouncer` (macOS), or set {URL_VARIABLE} to a running one"
 )
+#: The first release that tracks protocol-level prepared statements in transaction mode.
+PREPARED_STATEMENTS_SINCE = (1, 21)
 _TIMEOUT = 30
 
 
@@ -42,15 +49,23 @@ class PgBouncerUnavailableError(RuntimeError):
     """PgBouncer did not start or stop; the message says what it waited for."""
 
 
+def version(binary: Path) -> tuple[int, ...]:
+    """PgBouncer's release, from `pgbouncer --version` ("PgBouncer 1.24.1"); () if unreadable."""
+    result = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    found = re.match(r"PgBouncer (\d+(?:\.\d+)*)", result.stdout)
+    return tuple(int(part) for part in found.group(1).split(".")) if found else ()
+
+
 def find_pgbouncer() -> Path | None:
-    """The pgbouncer binary, on PATH or where packages install it."""
-    candidates = [shutil.which("pgbouncer"), "/usr/sbin/pgbouncer", "/usr/local/bin/pgbouncer"]
-    candidates.append("/opt/homebrew/bin/pgbouncer")
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+    """The newest pgbouncer binary: on PATH, or where packages and source builds install it."""
+    candidates = {shutil.which("pgbouncer"), "/usr/sbin/pgbouncer", "/usr/local/bin/pgbouncer"}
+    candidates |= {"/usr/local/sbin/pgbouncer", "/opt/homebrew/bin/pgbouncer"}
+    found = [Path(c) for c in candidates if c and Path(c).is_file()]
+    return max(found, key=version, default=None)
 
 
 def require_pgbouncer() -> Path:
-    """The pgbouncer binary. Without one, fail the test under CI, and skip it elsewhere."""
+    """The newest pgbouncer binary. Without one, fail the test under CI, and skip it elsewhere."""
     binary = find_pgbouncer()
     if binary is None:
         if os.environ.get("CI"):
@@ -81,6 +96,8 @@ class PgBouncer:
     root: Path
     port: int
     os_user: str | None
+    # What clients log in with, as `postgres`.
+    password: str
 
     @property
     def config(self) -> Path:
@@ -91,7 +108,11 @@ class PgBouncer:
         return self.root / "pgbouncer.pid"
 
     def url(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def tracks_prepared_statements(self) -> bool:
+        return version(self.binary) >= PREPARED_STATEMENTS_SINCE
 
     @classmethod
     def start(
@@ -99,8 +120,10 @@ class PgBouncer:
     ) -> PgBouncer:
         """Start a PgBouncer that pools the server of `server_url`; the caller must stop() it.
 
-        Clients log in as the URL's user, or as a user of `logins` (name: password), and
-        PgBouncer logs in to PostgreSQL as that same user, as production PgBouncers do.
+        Clients log in with SCRAM-SHA-256 as the URL's user, whose password is the URL's (or,
+        for a server that trusts its clients, a new one), or as a user of `logins`
+        (name: password). PgBouncer logs in to PostgreSQL as that same user, with that same
+        password, as production PgBouncers do.
         """
         server = urlsplit(server_url)
         os_user = pwd.getpwnam("postgres").pw_name if os.geteuid() == 0 else None
@@ -108,19 +131,21 @@ class PgBouncer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        bouncer = cls(binary, root, port, os_user)
-        # Every client database maps to the server's database of the same name. PgBouncer
-        # trusts its loopback clients, and logs in to PostgreSQL with the passwords listed here.
-        users = {server.username or "postgres": unquote(server.password or ""), **(logins or {})}
+        password = unquote(server.password or "") or secrets.token_urlsafe(16)
+        bouncer = cls(binary, root, port, os_user, password)
+        users = {server.username or "postgres": password, **(logins or {})}
         auth_file = root / "userlist.txt"
         auth_file.write_text("".join(f'"{user}" "{secret}"\n' for user, secret in users.items()))
         # A copy of the project's pooling settings: PgBouncer's OS user may not read the project.
         pooling = shutil.copy(POOLING_INI, root / "pooling.ini")
+        # Releases that track prepared statements do so only with a limit above 0 (the default
+        # since 1.24; 0 before it).
+        prepared = "max_prepared_statements = 200\n" if bouncer.tracks_prepared_statements else ""
         bouncer.config.write_text(
             f"[databases]\n* = host={server.hostname} port={server.port or 5432}\n\n"
             f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-            f"auth_type = trust\nauth_file = {auth_file}\nadmin_users = postgres\n"
-            f"logfile = {root / 'pgbouncer.log'}\npidfile = {bouncer.pidfile}\n"
+            f"auth_type = scram-sha-256\nauth_file = {auth_file}\nadmin_users = postgres\n"
+            f"logfile = {root / 'pgbouncer.log'}\npidfile = {bouncer.pidfile}\n{prepared}"
             f"%include {pooling}\n"
         )
         if os_user is not None:
@@ -136,20 +161,28 @@ class PgBouncer:
     def start_process(self) -> None:
         """(Re)start the daemon and wait until it accepts connections."""
         command = [str(self.binary), "-d", str(self.config)]
-        result = subprocess.run(
-            command, user=self.os_user, capture_output=True, text=True, check=False
-        )
+        try:
+            result = subprocess.run(
+                command, user=self.os_user, capture_output=True, text=True, check=False
+            )
+        except PermissionError:
+            raise PgBouncerUnavailableError(
+                f"the {self.os_user} OS user cannot run {self.binary}: install PgBouncer where "
+                "every user can run it"
+            ) from None
         if result.returncode != 0:
             raise PgBouncerUnavailableError(f"pgbouncer did not start:\n{result.stderr}")
         _wait(lambda: _accepts(self.port), f"PgBouncer to accept connections on port {self.port}")
 
     def stop_process(self) -> None:
-        """Shut the daemon down at once (SIGTERM): its clients' connections drop."""
+        """Shut the daemon down at once: its clients' connections drop."""
         if not self.pidfile.exists():
             return
         pid = int(self.pidfile.read_text())
+        # SIGQUIT since 1.23; before it, SIGTERM (which now waits for every client to leave).
+        immediately = signal.SIGQUIT if version(self.binary) >= (1, 23) else signal.SIGTERM
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, immediately)
         _wait(lambda: not _accepts(self.port), f"PgBouncer (pid {pid}) to stop listening")
         _wait(lambda: not self.pidfile.exists(), f"PgBouncer (pid {pid}) to exit")
 
@@ -170,6 +203,23 @@ def show(url: str, what: str) -> list[dict[str, str]]:
     env = {**os.environ, "PGPASSWORD": unquote(target.password or "")}
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     return list(csv.DictReader(output.splitlines()))
+
+
+def require_prepared_statements(url: str) -> None:
+    """Fail the test under CI, and skip it elsewhere, unless the PgBouncer at `url` tracks
+    prepared statements: a release that knows max_prepared_statements, with it above 0."""
+    config = {row["key"]: row["value"] for row in show(url, "CONFIG")}
+    if int(config.get("max_prepared_statements", "0")) > 0:
+        return
+    wanted = ".".join(map(str, PREPARED_STATEMENTS_SINCE))
+    missing = (
+        f"this test needs a PgBouncer that tracks prepared statements ({wanted} or newer, with "
+        "max_prepared_statements above 0): install a newer one (Debian 13 and Ubuntu 24.04 ship "
+        f"one) where PATH finds it, or point {URL_VARIABLE} at one"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(missing)
+    pytest.skip(missing)
 
 
 @pytest.fixture(scope="session")
