@@ -14,7 +14,7 @@ docs/contributing/one-source.md explains the rules and the marker vocabulary; in
    Conditions on the driver are decided too where every sync driver agrees (`driver == "asyncpg"`
    is false in sync code, and so is a `db_driver.<fact>` that no sync driver has).
 2. Python, with the Jinja masked: `async def/with/for` lose `async`, `await` goes (`(await x).y`
-   becomes `x.y`), the names in RENAMES are renamed, `engine.sync_engine` becomes `engine`,
+   becomes `x.y`), `Awaitable[X]` becomes `X`, the names in RENAMES are renamed, `engine.sync_engine` becomes `engine`,
    `asyncio.run(f())` becomes `f()`, `await connection.run_sync(f)` becomes `f(connection)`, and
    a `with` whose whole body is another `with` becomes one `with`, as ruff's SIM117 asks.
    Each block of imports is then rebuilt: names move to the modules RELOCATED gives (joining an
@@ -562,6 +562,13 @@ def rewrite(text: str) -> tuple[str, set[int]]:
                 edits.append(_Edit(source.offset(token.start), source.offset(following.start), ""))
         elif token.type == tokenize.NAME and token.string == "await":
             edits.extend(_await(source, rank))
+        elif token.string == "Awaitable" and following is not None and following.string == "[":
+            # `Awaitable[X]` -> `X`: what a sync callable returns.
+            opener = source.code[rank + 1]
+            closer = source.matching(opener)
+            end = source.tokens[closer]
+            edits.append(_Edit(source.offset(token.start), source.offset(following.end), ""))
+            edits.append(_Edit(source.offset(end.start), source.offset(end.end), ""))
         elif token.type == tokenize.NAME and token.string in RENAMES:
             if preceding is None or preceding.string != ".":
                 edits.append(
@@ -806,8 +813,13 @@ def fix_imports(text: str, tag_lines: dict[str, str]) -> str:
         for (level, module), names in sorted(
             froms[number].items(), key=lambda item: (-item[0][0], item[0][1].lower())
         ):
-            listed = ", ".join(sorted(names, key=_name_key))
-            rebuilt.append(f"from {'.' * level}{module} import {listed}")
+            # As ruff's isort does by default: aliased names each get a statement of their own,
+            # and a module's statements are ordered by their first name.
+            combined = sorted((name for name in names if " as " not in name), key=_name_key)
+            statements = [[name] for name in names if " as " in name]
+            statements += [combined] if combined else []
+            for listed in sorted(statements, key=lambda group: _name_key(group[0])):
+                rebuilt.append(f"from {'.' * level}{module} import {', '.join(listed)}")
         if rebuilt == lines[first:last]:
             continue
         if (
