@@ -18,10 +18,11 @@ connections, from a second process. Configurations, for each driver:
 - pooler, client pool, pre-ping: the same with DB_POOL_PRE_PING=true (off by default there);
 - pooler, prepared: the same with DB_PREPARED_STATEMENTS=true, through PgBouncer 1.21 or newer.
 
-Rounds alternate the configurations (A B C ..., A B C ...), and the table gives each one's median
-over the rounds. CPU per request is the server process's user and system time over the
-requests it answered: unlike requests per second, it hardly depends on what else the machine is
-doing. It is a script, not a test: its figures belong to the machine it ran on.
+The server runs alone on the first CPU; PostgreSQL, PgBouncer and wrk share the others, so that
+they neither slow the server down nor inflate its CPU time. Rounds alternate the configurations
+(A B C ..., A B C ...), and the table gives each one's median over the rounds. CPU per request
+is the server process's user and system time over the requests it answered. It is a script, not
+a test: its figures belong to the machine it ran on.
 """
 
 from __future__ import annotations
@@ -114,6 +115,22 @@ MINIMAL_ASYNC = {
 }
 
 
+#: The server's CPU, and everyone else's.
+SERVER_CPUS = {min(os.sched_getaffinity(0))}
+OTHER_CPUS = os.sched_getaffinity(0) - SERVER_CPUS or SERVER_CPUS
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Keep a process, its threads and the children it has so far on `cpus`; children it
+    starts later inherit that."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), cpus)
+    for child in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if (child / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                pin(int(child.name), cpus)
+
+
 @dataclass(frozen=True, eq=False)
 class Configuration:
     concurrency: str
@@ -151,6 +168,8 @@ def render(destination: Path, concurrency: str, pooling: str) -> Path:
         "pooling": pooling,
         "primary_key": "uuid",
     }
+    # The working tree is what is measured, uncommitted changes included.
+    warnings.filterwarnings("ignore", category=copier.errors.DirtyLocalWarning)
     copier.run_copy(str(ROOT), destination, data=answers, defaults=True, vcs_ref="HEAD", quiet=True)
     subprocess.run(["uv", "sync", "--quiet", "--no-dev"], cwd=destination, check=True)
     return destination
@@ -174,6 +193,7 @@ def serving(configuration: Configuration) -> Iterator[tuple[int, int]]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.sched_setaffinity(0, SERVER_CPUS),
     )
     try:
         deadline = time.monotonic() + 30
@@ -194,7 +214,13 @@ def load(port: int, seconds: int) -> tuple[int, float]:
     """wrk against GET /users/{id}: how many requests were answered, and per second."""
     url = f"http://127.0.0.1:{port}/users/{USER_ID}"
     command = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", url]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, OTHER_CPUS),
+    ).stdout
     if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"wrk saw errors:\n{output}")
     answered = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
@@ -241,6 +267,7 @@ def run(work: Path, rounds: int, seconds: int) -> None:
     pooling_ini.write_text(POOLING)
     pgbouncer.POOLING_INI = pooling_ini
     with postgres.throwaway_cluster(password=PASSWORD) as cluster:
+        pin(int((cluster.data_dir / "postmaster.pid").read_text().split()[0]), OTHER_CPUS)
         configurations = []
         bouncers = []
         try:
@@ -279,6 +306,7 @@ def run(work: Path, rounds: int, seconds: int) -> None:
                     continue
                 bouncer = pgbouncer.PgBouncer.start(pgbouncer.require_pgbouncer(), direct)
                 bouncers.append(bouncer)
+                pin(int(bouncer.pidfile.read_text()), OTHER_CPUS)
                 pooled = bouncer.url(database)
                 migrations = {"DIRECT_DATABASE_URL": direct}
                 for name, settings in (
