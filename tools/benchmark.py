@@ -343,6 +343,8 @@ def run(work: Path, rounds: int, seconds: int) -> None:
 
 
 def report(results: dict[Configuration, Measured], rounds: int, seconds: int) -> None:
+    """A Markdown table. The ratios are medians of each round's ratio, so that a round the
+    machine was slower in counts against both sides of it."""
     print(
         f"{date.today()}, {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; median of {rounds} alternating rounds of {seconds} s; "
@@ -355,14 +357,25 @@ def report(results: dict[Configuration, Measured], rounds: int, seconds: int) ->
     print("|---" * len(columns) + "|")
     for concurrency in DRIVERS:
         rows = {c.name: m for c, m in results.items() if c.concurrency == concurrency}
-        direct = statistics.median(rows["direct"].requests_per_second)
-        minimal_cpu = statistics.median(rows["minimal"].cpu_ms_per_request)
+        direct, minimal = rows["direct"], rows["minimal"]
         for name, measured in rows.items():
-            per_second = statistics.median(measured.requests_per_second)
-            cpu = statistics.median(measured.cpu_ms_per_request)
+            throughput = statistics.median(
+                mine / theirs
+                for mine, theirs in zip(
+                    measured.requests_per_second, direct.requests_per_second, strict=True
+                )
+            )
+            efficiency = statistics.median(
+                theirs / mine
+                for mine, theirs in zip(
+                    measured.cpu_ms_per_request, minimal.cpu_ms_per_request, strict=True
+                )
+            )
             print(
-                f"| {concurrency} {DRIVERS[concurrency]} | {name} | {per_second:.0f} | {cpu:.3f} | "
-                f"{per_second / direct:.2f}x | {minimal_cpu / cpu:.2f}x |"
+                f"| {concurrency} {DRIVERS[concurrency]} | {name} "
+                f"| {statistics.median(measured.requests_per_second):.0f} "
+                f"| {statistics.median(measured.cpu_ms_per_request):.3f} "
+                f"| {throughput:.2f}x | {efficiency:.2f}x |"
             )
 
 
