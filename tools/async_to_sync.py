@@ -14,9 +14,10 @@ docs/contributing/one-source.md explains the rules and the marker vocabulary; in
    Conditions on the driver are decided too where every sync driver agrees (`driver == "asyncpg"`
    is false in sync code, and so is a `db_driver.<fact>` that no sync driver has).
 2. Python, with the Jinja masked: `async def/with/for` lose `async`, `await` goes (`(await x).y`
-   becomes `x.y`), `Awaitable[X]` becomes `X`, the names in RENAMES are renamed, `engine.sync_engine` becomes `engine`,
-   `asyncio.run(f())` becomes `f()`, `await connection.run_sync(f)` becomes `f(connection)`, and
-   a `with` whose whole body is another `with` becomes one `with`, as ruff's SIM117 asks.
+   becomes `x.y`), `Awaitable[X]` becomes `X`, the names in RENAMES are renamed,
+   `engine.sync_engine` becomes `engine`, `asyncio.run(f())` becomes `f()`,
+   `await connection.run_sync(f)` becomes `f(connection)`, and a `with` whose whole body is
+   another `with` becomes one `with`, as ruff's SIM117 asks.
    Each block of imports is then rebuilt: names move to the modules RELOCATED gives (joining an
    import of that module elsewhere in the file), unused names go, and the block is sorted as
    ruff's isort sorts it.
