@@ -62,7 +62,9 @@ CONTROLS = [
     Control(
         "asyncpg",
         Variant("fastapi", "async", "asyncpg", "pgbouncer", "uuid", rls=False),
-        r'prepared statement "__asyncpg_stmt_\d+__" (does not exist|already exists|requires \d+)',
+        # asyncpg numbers its statements in hexadecimal.
+        r'prepared statement "__asyncpg_stmt_[0-9a-f]+__" '
+        r"(does not exist|already exists|requires \d+)",
     ),
     Control(
         "asyncpg with unique statement names",
