@@ -8,6 +8,7 @@ import pytest
 
 from tests.matrix import Variant
 from tests.plugins.rendering import render, run, variant_params
+from tools import async_to_sync
 
 pytestmark = pytest.mark.render
 
@@ -28,3 +29,8 @@ def test_any_package_name_renders_a_lint_clean_project(
     project = render(tmp_path / "project", {**variant.answers(), "package_name": package_name})
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
+
+
+def test_the_sync_twins_wrap_for_the_longest_of_these_names() -> None:
+    # tools/async_to_sync.py measures line lengths with this name.
+    assert async_to_sync.sample_context()["package_name"] == max(PACKAGE_NAMES, key=len)
