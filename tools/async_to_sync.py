@@ -78,7 +78,7 @@ RELOCATED = {
 }
 
 #: Module functions with a sync counterpart in another module: `asyncio.sleep` -> `time.sleep`.
-MODULE_FUNCTIONS = {("asyncio", "sleep"): "time"}
+MODULE_FUNCTIONS = {("asyncio", "sleep"): "time", ("asyncio", "Event"): "threading"}
 
 #: Attributes that lead from an asyncio facade to the sync object it wraps.
 FACADE_ATTRIBUTES = {"sync_engine", "sync_connection"}
@@ -591,7 +591,8 @@ def rewrite(text: str) -> tuple[str, set[int]]:
 
 
 def _await(source: _Source, rank: int) -> list[_Edit]:
-    """Drop `await`; `(await x).y` -> `x.y`; `await c.run_sync(f, a)` -> `f(c, a)`."""
+    """Drop `await`; `(await x).y` -> `x.y`; `await c.run_sync(f, a)` -> `f(c, a)`;
+    `await asyncio.to_thread(f, a)` -> `f(a)`."""
     tokens, code = source.tokens, source.code
     token = tokens[code[rank]]
     run_sync = _run_sync(source, rank)
@@ -623,9 +624,17 @@ def _await(source: _Source, rank: int) -> list[_Edit]:
 
 
 def _run_sync(source: _Source, rank: int) -> list[_Edit]:
-    """`await connection.run_sync(f, *args)` -> `f(connection, *args)`."""
+    """`await connection.run_sync(f, *args)` -> `f(connection, *args)`;
+    `await asyncio.to_thread(f, *args)` -> `f(*args)`."""
     tokens, code = source.tokens, source.code
     ahead = [tokens[code[i]] for i in range(rank + 1, min(rank + 5, len(code)))]
+    if [t.string for t in ahead] == ["asyncio", ".", "to_thread", "("]:
+        opener = code[rank + 4]
+        closer = source.matching(opener)
+        inside = source.text[source.offset(tokens[opener].end) : source.offset(tokens[closer].start)]
+        function, _, rest = inside.strip().partition(",")
+        start = source.offset(tokens[code[rank]].start)
+        return [_Edit(start, source.offset(tokens[closer].end), f"{function.strip()}({rest.strip()})")]
     if [t.string for t in ahead[1:4]] != [".", "run_sync", "("] or ahead[0].type != tokenize.NAME:
         return []
     receiver, opener = ahead[0], code[rank + 4]

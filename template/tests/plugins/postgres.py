@@ -200,6 +200,31 @@ class PostgresCluster:
         """Stop the server, keeping its data: an outage, for tests of what clients see."""
         self.run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
 
+    def crash_server(self) -> None:
+        """Stop the server as a crash would: no checkpoint, every client cut off mid-sentence."""
+        self.run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data_dir))
+
+    def start_standby(self) -> PostgresCluster:
+        """A streaming replica of this cluster, started; the caller must call its stop()."""
+        root = Path(tempfile.mkdtemp(prefix="pytest-postgres-standby-"))
+        standby = PostgresCluster(self.bindir, root, _free_port(), self.os_user, self.password)
+        try:
+            if self.os_user is not None:
+                shutil.chown(root, user=self.os_user)
+            # -R writes the standby's connection to this cluster (primary_conninfo) and makes it
+            # start in recovery; -c fast checkpoints now instead of waiting for the next one.
+            source = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+            standby.run("pg_basebackup", *source, "-D", str(standby.data_dir), "-R", "-c", "fast")
+            standby.start_server()
+        except BaseException:
+            standby.stop()
+            raise
+        return standby
+
+    def promote(self) -> None:
+        """End a standby's recovery: it accepts writes when this returns."""
+        self.run("pg_ctl", "promote", "-w", "-D", str(self.data_dir))
+
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run SQL as the superuser and return psql's unaligned output."""
         connection = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database]
