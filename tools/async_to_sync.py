@@ -628,20 +628,18 @@ def _run_sync(source: _Source, rank: int) -> list[_Edit]:
     `await asyncio.to_thread(f, *args)` -> `f(*args)`."""
     tokens, code = source.tokens, source.code
     ahead = [tokens[code[i]] for i in range(rank + 1, min(rank + 5, len(code)))]
-    if [t.string for t in ahead] == ["asyncio", ".", "to_thread", "("]:
-        opener = code[rank + 4]
-        closer = source.matching(opener)
-        inside = source.text[source.offset(tokens[opener].end) : source.offset(tokens[closer].start)]
-        function, _, rest = inside.strip().partition(",")
-        start = source.offset(tokens[code[rank]].start)
-        return [_Edit(start, source.offset(tokens[closer].end), f"{function.strip()}({rest.strip()})")]
-    if [t.string for t in ahead[1:4]] != [".", "run_sync", "("] or ahead[0].type != tokenize.NAME:
+    spelled = [t.string for t in ahead]
+    if spelled == ["asyncio", ".", "to_thread", "("]:
+        receiver = ""
+    elif spelled[1:] == [".", "run_sync", "("] and ahead[0].type == tokenize.NAME:
+        receiver = ahead[0].string
+    else:
         return []
-    receiver, opener = ahead[0], code[rank + 4]
+    opener = code[rank + 4]
     closer = source.matching(opener)
     inside = source.text[source.offset(tokens[opener].end) : source.offset(tokens[closer].start)]
     function, _, rest = inside.strip().partition(",")
-    arguments = receiver.string + (", " + rest.strip() if rest.strip() else "")
+    arguments = ", ".join(part for part in (receiver, rest.strip()) if part)
     start = source.offset(tokens[code[rank]].start)
     return [_Edit(start, source.offset(tokens[closer].end), f"{function.strip()}({arguments})")]
 
