@@ -2,8 +2,10 @@
 
 framework x (concurrency, driver) x pooling x primary_key x rls. The drivers, and which
 concurrency each serves, come from copier.yml's driver table, so a new driver is a new row there.
-The remaining answers (docker, ci, pre_commit, sample_apps, python_version) change no database
-code; FEATURE_VARIANTS covers every pair of their values at least once.
+The remaining answers (docker, ci, pre_commit, sample_apps, python_version, replicas) change no
+database code, or (replicas) add to it without changing it; FEATURE_VARIANTS covers every pair of
+their values at least once, and the full tier runs replicas=true projects through
+tests/test_switch.py.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ FEATURE_AXES: dict[str, tuple[Any, ...]] = {
     "docker": (True, False),
     "ci": ("github", "none"),
     "pre_commit": (True, False),
+    "replicas": (False, True),
 }
 FEATURE_DEFAULTS = {
     "python_version": "3.11",
@@ -63,6 +66,7 @@ FEATURE_DEFAULTS = {
     "docker": True,
     "ci": "github",
     "pre_commit": True,
+    "replicas": False,
 }
 
 

@@ -31,6 +31,9 @@ SWITCHES = {
         {**SYNC, "framework": "none", "pooling": "app", "rls": True},
         [{"framework": "fastapi"}],
     ),
+    # Read replicas, with a sync and an async driver, with and without RLS and a pooler.
+    "replicas-on-sync": ({**SYNC, "pooling": "app", "rls": True}, [{"replicas": True}]),
+    "replicas-on-async": ({**ASYNC, "pooling": "pgbouncer", "rls": False}, [{"replicas": True}]),
 }
 
 
