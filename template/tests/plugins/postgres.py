@@ -200,6 +200,15 @@ class PostgresCluster:
         """Stop the server, keeping its data: an outage, for tests of what clients see."""
         self.run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
 
+    @contextlib.contextmanager
+    def server_stopped(self) -> Iterator[None]:
+        """The server is down inside the block, and up again after it, whatever happens."""
+        self.stop_server()
+        try:
+            yield
+        finally:
+            self.start_server()
+
     def crash_server(self) -> None:
         """Stop the server as a crash would: no checkpoint, every client cut off mid-sentence."""
         self.run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data_dir))
