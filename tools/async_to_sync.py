@@ -56,6 +56,7 @@ LINE_LENGTH = 100
 
 #: Names that have another name in sync code.
 RENAMES = {
+    "AbstractAsyncContextManager": "AbstractContextManager",
     "AsyncAdaptedQueuePool": "QueuePool",
     "AsyncClient": "TestClient",
     "AsyncConnection": "Connection",
