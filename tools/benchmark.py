@@ -2,8 +2,8 @@
 minimal app, through a PostgreSQL and a PgBouncer that ask for SCRAM-SHA-256 passwords as hosted
 ones do.
 
-    uv run python tools/benchmark.py                # 3 rounds of 10 s per configuration
-    uv run python tools/benchmark.py --rounds 5 --seconds 20
+    uv run python tools/benchmark.py                # 12 rounds of 3 s per configuration
+    uv run python tools/benchmark.py --rounds 20 --seconds 5
 
 It renders the default answers (sync, psycopg 3) and async with asyncpg, each with pooling=app
 and pooling=pgbouncer, installs them, and serves `GET /users/{id}` of the sample accounts app
@@ -19,10 +19,12 @@ connections, from a second process. Configurations, for each driver:
 - pooler, prepared: the same with DB_PREPARED_STATEMENTS=true, through PgBouncer 1.21 or newer.
 
 The server runs alone on the first CPU; PostgreSQL, PgBouncer and wrk share the others, so that
-they neither slow the server down nor inflate its CPU time. Rounds alternate the configurations
-(A B C ..., A B C ...), and the table gives each one's median over the rounds. CPU per request
-is the server process's user and system time over the requests it answered. It is a script, not
-a test: its figures belong to the machine it ran on.
+they neither slow the server down nor inflate its CPU time. Every configuration's server runs
+from start to end, warmed up once; rounds load them in turn (A B C ..., A B C ...), so that a
+configuration and its neighbours are measured seconds apart, and the table gives each one's
+median over the rounds, and ratios of neighbours within a round. CPU per request is the server
+process's user and system time over the requests it answered. It is a script, not a test: its
+figures belong to the machine it ran on.
 """
 
 from __future__ import annotations
@@ -228,20 +230,18 @@ def load(port: int, seconds: int) -> tuple[int, float]:
     return answered, per_second
 
 
-def measure(configuration: Configuration, seconds: int) -> tuple[float, float]:
-    """One round: requests per second and server CPU milliseconds per request."""
-    with serving(configuration) as (port, server):
-        load(port, 2)  # warm-up: pools filled, statements prepared, code paths imported
-        before = cpu_seconds(server)
-        answered, per_second = load(port, seconds)
-        used = cpu_seconds(server) - before
+def measure(port: int, server: int, seconds: int) -> tuple[float, float]:
+    """One round of one server: requests per second and its CPU milliseconds per request."""
+    before = cpu_seconds(server)
+    answered, per_second = load(port, seconds)
+    used = cpu_seconds(server) - before
     return per_second, 1000 * used / answered
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--seconds", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("error: wrk is not installed (apt-get install wrk)")
@@ -326,16 +326,21 @@ def run(work: Path, rounds: int, seconds: int) -> None:
                         )
                     )
             results = {c: Measured([], []) for c in configurations}
-            for number in range(rounds):
-                for configuration in configurations:
-                    per_second, cpu = measure(configuration, seconds)
-                    results[configuration].requests_per_second.append(per_second)
-                    results[configuration].cpu_ms_per_request.append(cpu)
-                    print(
-                        f"round {number + 1}: {configuration.concurrency} {configuration.name}: "
-                        f"{per_second:.0f}/s, {cpu:.3f} ms CPU per request",
-                        file=sys.stderr,
-                    )
+            with contextlib.ExitStack() as servers:
+                running = {c: servers.enter_context(serving(c)) for c in configurations}
+                for port, _ in running.values():
+                    load(port, 2)  # warm-up: pools filled, statements prepared, code imported
+                for number in range(rounds):
+                    for configuration, (port, server) in running.items():
+                        per_second, cpu = measure(port, server, seconds)
+                        results[configuration].requests_per_second.append(per_second)
+                        results[configuration].cpu_ms_per_request.append(cpu)
+                        print(
+                            f"round {number + 1}: {configuration.concurrency} "
+                            f"{configuration.name}: {per_second:.0f}/s, "
+                            f"{cpu:.3f} ms CPU per request",
+                            file=sys.stderr,
+                        )
             report(results, rounds, seconds)
         finally:
             for bouncer in bouncers:
