@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.postgres import throwaway_cluster
+from tests.plugins.postgres import link_or_copy, throwaway_cluster
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another OS user")
@@ -20,9 +20,9 @@ def test_the_server_starts_from_binaries_in_a_folder_only_root_can_enter(tmp_pat
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     package = Path(spec.origin).parent
-    shutil.copytree(package, private / package.name, symlinks=True)
+    shutil.copytree(package, private / package.name, symlinks=True, copy_function=link_or_copy)
     libraries = package.with_name(f"{package.name}.libs")
-    shutil.copytree(libraries, private / libraries.name, symlinks=True)
+    shutil.copytree(libraries, private / libraries.name, symlinks=True, copy_function=link_or_copy)
     with throwaway_cluster(bindir=private / package.name / "pginstall" / "bin") as cluster:
         assert not cluster.bindir.is_relative_to(private)
         assert cluster.psql("SELECT 1") == "1\n"

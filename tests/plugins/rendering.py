@@ -42,6 +42,12 @@ def render(destination: Path, answers: Mapping[str, Any]) -> Path:
 def tool_environment() -> dict[str, str]:
     """The environment for uv and the rendered projects' tools, free of this project's venv."""
     env = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
+    # Bytecode caches, as a developer's machine keeps them: with PYTHONDONTWRITEBYTECODE (set
+    # on this machine and in many CI images) every Python process a project's suite starts
+    # compiles SQLAlchemy, FastAPI and pydantic from source again, a second of CPU each, and
+    # its pytest recompiles every plugin. Environments are shared (environments.py), so each
+    # module is compiled once per environment.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # This machine's Python only: never download an interpreter in the middle of a test run.
     env["UV_PYTHON_DOWNLOADS"] = "never"
     return env

