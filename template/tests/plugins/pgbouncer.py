@@ -116,14 +116,19 @@ class PgBouncer:
 
     @classmethod
     def start(
-        cls, binary: Path, server_url: str, logins: Mapping[str, str] | None = None
+        cls,
+        binary: Path,
+        server_url: str,
+        logins: Mapping[str, str] | None = None,
+        changes: Mapping[str, str] | None = None,
     ) -> PgBouncer:
         """Start a PgBouncer that pools the server of `server_url`; the caller must stop() it.
 
         Clients log in with SCRAM-SHA-256 as the URL's user, whose password is the URL's (or,
         for a server that trusts its clients, a new one), or as a user of `logins`
         (name: password). PgBouncer logs in to PostgreSQL as that same user, with that same
-        password, as production PgBouncers do.
+        password, as production PgBouncers do. It pools as pgbouncer/pooling.ini says, but for
+        the settings in `changes` (name: value).
         """
         server = urlsplit(server_url)
         os_user = pwd.getpwnam("postgres").pw_name if os.geteuid() == 0 else None
@@ -147,6 +152,8 @@ class PgBouncer:
             f"auth_type = scram-sha-256\nauth_file = {auth_file}\nadmin_users = postgres\n"
             f"logfile = {root / 'pgbouncer.log'}\npidfile = {bouncer.pidfile}\n{prepared}"
             f"%include {pooling}\n"
+            # After the include: PgBouncer keeps the last value it reads for a setting.
+            + "".join(f"{name} = {value}\n" for name, value in (changes or {}).items())
         )
         if os_user is not None:
             for path in (root, bouncer.config, auth_file, pooling):
@@ -192,6 +199,13 @@ class PgBouncer:
             self.stop_process()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def pooling_settings() -> dict[str, str]:
+    """pgbouncer/pooling.ini's settings (name: value), as PgBouncer's SHOW CONFIG spells them."""
+    lines = (line.strip() for line in POOLING_INI.read_text().splitlines())
+    pairs = (line.split("=", 1) for line in lines if line and not line.startswith(";"))
+    return {name.strip(): value.strip() for name, value in pairs}
 
 
 def show(url: str, what: str) -> list[dict[str, str]]:
