@@ -1,6 +1,7 @@
 """The full tier: every database variant is installed, passes its pre-commit hooks (ruff check,
 ruff format, mypy --strict) and its own test suite against a real PostgreSQL (one database per
-variant on the run's shared cluster).
+variant on the run's shared cluster; the default variant's suite starts clusters of its own, on
+a worker per core, as it does out of the box).
 
 Each runs once per variant, on the project a team gets from `copier update`: generated from the
 previous release, edited, and updated to this one (tests/plugins/updates.py). tests/test_update.py
