@@ -20,17 +20,13 @@ from tests import trees
 from tests.matrix import DATABASE_VARIANTS, Variant
 from tests.plugins.rendering import Renders, variant_params
 from tests.plugins.updates import VERSIONS, Updated, edit_like_a_team
-from tests.plugins.versions import TemplateRepository
+from tests.plugins.versions import ANSWERS, TemplateRepository, without_provenance
 
 pytestmark = [
     pytest.mark.full,
     pytest.mark.parametrize("variant", variant_params(DATABASE_VARIANTS)),
 ]
 
-ANSWERS = ".copier-answers.yml"
-# Where the template came from, and its version: the working tree for a fresh render, the
-# throwaway repository's newest tag for an update.
-PROVENANCE = ("_commit", "_src_path")
 MERGE_NAME = re.compile(r"(\d{8})_([0-9a-f]{12})_merge_template_migrations\.py")
 
 
@@ -56,10 +52,6 @@ def test_an_edited_project_updates_without_conflicts(updated: Updated) -> None:
 
 def test_the_update_joins_the_migration_heads_into_one(updated: Updated) -> None:
     assert len(heads(updated.path / VERSIONS)) == 1
-
-
-def without_provenance(text: str) -> list[str]:
-    return [line for line in text.splitlines() if not line.startswith(PROVENANCE)]
 
 
 def merge_migration(expected: Path, updated: Updated) -> tuple[str, trees.File] | None:

@@ -34,6 +34,18 @@ GIT_IDENTITY = {
 }
 
 
+#: Copier's record of a project's answers, and the lines of it that say where the template came
+#: from and its version: the working tree for a fresh render, the throwaway repository's newest
+#: tag for a project generated or updated from it.
+ANSWERS = ".copier-answers.yml"
+PROVENANCE = ("_commit", "_src_path")
+
+
+def without_provenance(text: str) -> list[str]:
+    """An answers file's lines, but for its provenance."""
+    return [line for line in text.splitlines() if not line.startswith(PROVENANCE)]
+
+
 def git(cwd: Path, *args: str) -> str:
     """Run git in `cwd` with the tests' identity; fail the test with git's output if it fails."""
     result = subprocess.run(
