@@ -1,5 +1,6 @@
 """The tests' own PostgreSQL (tests/plugins/postgres.py): run as root, it runs the server as the
-`postgres` OS user, even from binaries in a folder only root can enter."""
+`postgres` OS user, even from binaries in a folder only root can enter; its clusters go to the
+RAM disk only where that has room."""
 
 import importlib.util
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugins import postgres
 from tests.plugins.postgres import link_or_copy, throwaway_cluster
 
 
@@ -26,3 +28,16 @@ def test_the_server_starts_from_binaries_in_a_folder_only_root_can_enter(tmp_pat
     with throwaway_cluster(bindir=private / package.name / "pginstall" / "bin") as cluster:
         assert not cluster.bindir.is_relative_to(private)
         assert cluster.psql("SELECT 1") == "1\n"
+
+
+def test_clusters_go_to_the_ram_disk_only_where_it_has_room(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(postgres, "_RAM_DISK", tmp_path / "none")
+    assert postgres._clusters_dir() is None  # the system's temporary directory
+    # tmp_path stands for a RAM disk, first with a byte less room than a cluster is given.
+    monkeypatch.setattr(postgres, "_RAM_DISK", tmp_path)
+    monkeypatch.setattr(postgres, "_RAM_DISK_ROOM", shutil.disk_usage(tmp_path).free + 2**20)
+    assert postgres._clusters_dir() is None
+    monkeypatch.setattr(postgres, "_RAM_DISK_ROOM", 0)
+    assert postgres._clusters_dir() == str(tmp_path)
