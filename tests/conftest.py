@@ -6,6 +6,7 @@ import pytest
 
 pytest_plugins = [
     "tests.plugins.timing",
+    "tests.plugins.compiled_templates",
     "tests.plugins.rendering",
     "tests.plugins.environments",
     "tests.plugins.postgres",
