@@ -78,11 +78,14 @@ def _add_migrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _migrate(args: argparse.Namespace) -> int:
     from alembic import command
+    from alembic.util import CommandError as RevisionError
 
     try:
         command.upgrade(alembic_config(), args.revision)
     except SQLAlchemyError as error:
         raise _failure(error) from None
+    except RevisionError as error:  # a revision the history does not have, or cannot reach
+        raise CommandError(f"cannot migrate to {args.revision!r}: {error}") from None
     return 0
 
 
