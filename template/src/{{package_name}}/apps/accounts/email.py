@@ -8,16 +8,19 @@ from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 
 
 def validate_email(value: str) -> str:
-    """`value` if it is an email address by its syntax; ValueError, in one line, if not."""
+    """`value`, normalized, if it is an email address by its syntax; ValueError, in one line, if
+    not. One address has one normalized form, whichever way its Unicode is composed (NFC or
+    NFD) and its domain spelled (bücher.example or xn--bcher-kva.example), so that the unique
+    email column sees one address as one."""
     try:
         # Syntax only: no DNS lookup, and domains that are not deliverable on the internet
         # (mail.internal, example.test) are taken too, as the schema's `format: email` does.
-        check_syntax(
+        checked = check_syntax(
             value, check_deliverability=False, globally_deliverable=False, test_environment=True
         )
     except EmailNotValidError as error:
         raise ValueError(f"not an email address: {error}") from None
-    return value
+    return checked.normalized
 
 
 #: RFC 5321 caps an address at 254 characters; the column holds 320.
