@@ -46,8 +46,19 @@ def _failure(error: SQLAlchemyError) -> CommandError:
     return CommandError(message)
 
 
+def _message(value: str) -> str:
+    """A migration's message: it names the file and opens the migration's docstring."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the message is empty")
+    if '"""' in value:
+        raise argparse.ArgumentTypeError('the message must not hold """ (it ends the docstring)')
+    return value
+
+
 def _add_makemigrations_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-m", "--message", required=True, help="what the migration does")
+    parser.add_argument(
+        "-m", "--message", required=True, type=_message, help="what the migration does"
+    )
     parser.add_argument(
         "--empty", action="store_true", help="write an empty migration to fill in by hand"
     )

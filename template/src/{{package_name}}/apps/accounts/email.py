@@ -20,6 +20,9 @@ def validate_email(value: str) -> str:
         )
     except EmailNotValidError as error:
         raise ValueError(f"not an email address: {error}") from None
+    # RFC 5321's limit, which the syntax check leaves to the mail server.
+    if len(checked.local_part) > 64:
+        raise ValueError("not an email address: the part before the @ is over 64 characters")
     return checked.normalized
 
 
