@@ -32,7 +32,7 @@ def test_an_app_startapp_makes_is_clean_and_passes_its_own_tests(
     # installed environment, whose editable install of the package the copy's src/ shadows.
     copy = tmp_path / "project"
     shutil.copytree(installed.path, copy, ignore=shutil.ignore_patterns(".venv", "*cache*"))
-    project = Installed(copy, {**installed.env, "PYTHONPATH": str(copy / "src")})
+    project = Installed(copy, {**installed.env, "PYTHONPATH": str(copy / "src")}, installed.caches)
     url = create_database(f"{variant.database_name}_{APP}")
     database = {"DATABASE_URL": url, "DIRECT_DATABASE_URL": url}
     with timed("scaffold"):

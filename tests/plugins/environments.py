@@ -14,13 +14,14 @@ re-checks its own code and what its environment has that the previous ones lacke
 SQLAlchemy and FastAPI all over again, whichever dependencies it has.
 """
 
+import contextlib
 import functools
 import hashlib
 import json
 import re
 import shutil
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,12 @@ from tests.plugins.timing import Timed
 
 @dataclass(frozen=True)
 class Installed:
-    """A rendered project, and the environment variables that select its (shared) environment."""
+    """A rendered project, the environment variables that select its (shared) environment, and
+    the folder of the caches the process's projects share."""
 
     path: Path
     env: dict[str, str]
+    caches: Path
 
     @property
     def python(self) -> Path:
@@ -99,7 +102,7 @@ def _install(
                 run(["uv", "sync", "--quiet"], project, env=env)
                 shutil.copy(project / "uv.lock", lock)
         installed_projects[key] = project
-    return Installed(project, env)
+    return Installed(project, env, environment_root)
 
 
 #: The hooks every project's pre-commit configuration must have, and run, by id.
@@ -128,11 +131,37 @@ def passes_its_tests(installed: Installed, database_url: str | None, timed: Time
     `database_url`, in one process; without one, as out of the box: a worker per core, each
     with throwaway clusters of its own."""
     database = {"TEST_DATABASE_URL": database_url} if database_url else {}
-    with timed("suite"):
+    with hypothesis_tables_shared(installed), timed("suite"):
         output = installed.run("pytest", "-q", "-p", "no:cacheprovider", **database)
     ran = tests_run(output)
     timed.count("tests", ran)
     return ran
+
+
+@contextlib.contextmanager
+def hypothesis_tables_shared(installed: Installed) -> Iterator[None]:
+    """Give the project the tables of Unicode characters that Hypothesis (the API fuzzer's
+    engine) built for an earlier project of this process, and keep any it builds. It builds them
+    on first use, a second and a half of CPU, and stores them in the project's `.hypothesis`
+    folder under Python's Unicode version; they depend on nothing else, so one project's serve
+    all. Only that folder's `unicode_data` and the `.gitignore` Hypothesis writes beside it are
+    shared: its example database and the constants it collects belong to one project."""
+    shared, own = installed.caches / "hypothesis", installed.path / ".hypothesis"
+    shared_files = [Path(".gitignore"), Path("unicode_data")]
+    for name in shared_files:
+        _copy(shared / name, own / name)
+    yield
+    for name in shared_files:
+        _copy(own / name, shared / name)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy a file or a folder's contents onto `target`, if `source` exists."""
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    elif source.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
 
 
 def tests_run(output: str) -> int:
