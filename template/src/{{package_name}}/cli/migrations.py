@@ -52,6 +52,8 @@ def _message(value: str) -> str:
         raise argparse.ArgumentTypeError("the message is empty")
     if '"""' in value:
         raise argparse.ArgumentTypeError('the message must not hold """ (it ends the docstring)')
+    if "\\" in value:
+        raise argparse.ArgumentTypeError("the message must not hold \\ (a docstring escape)")
     return value
 
 
