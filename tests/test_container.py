@@ -8,6 +8,7 @@ service starts in one, and that its health check passes there (the generated REA
 
 import ast
 import http.server
+import shlex
 import socket
 import subprocess
 import sys
@@ -77,6 +78,16 @@ def test_every_image_runs_as_a_numeric_non_root_user(project: Path) -> None:
         assert uid.isdigit(), f"{path}: USER {user.arguments}"
         assert int(uid) != 0
         assert not gid or (gid.isdigit() and int(gid) != 0)
+
+
+@pytest.mark.parametrize("variant", variant_params(WITH_DOCKER))
+def test_the_image_runs_in_production_unless_told_otherwise(project: Path) -> None:
+    # Its settings then refuse what production must not run with, and serve no API docs;
+    # compose.yaml, for development, says so itself.
+    env = {}
+    for instruction in runtime_stage(project).all("ENV"):
+        env.update(word.split("=", 1) for word in shlex.split(instruction.arguments))
+    assert env["ENVIRONMENT"] == "production"
 
 
 @pytest.mark.parametrize("variant", variant_params(WITH_DOCKER))
