@@ -43,7 +43,7 @@ def login(url: str) -> tuple[str | None, str | None, str]:
 
 
 @every_variant
-def test_the_database_is_set_up_with_the_readmes_sql(project: Path, variant: Variant) -> None:
+def test_the_database_is_set_up_with_the_readmes_sql(project: Path) -> None:
     readme = (project / "README.md").read_text()
     mounted = {
         volume.split(":")[0].removeprefix("./")
@@ -51,8 +51,7 @@ def test_the_database_is_set_up_with_the_readmes_sql(project: Path, variant: Var
         for volume in service.get("volumes", [])
         if volume.startswith("./")
     }
-    expected = {"compose/admin.sql"} | ({"compose/app-role.sql"} if variant.rls else set())
-    assert mounted == expected
+    assert mounted == {"compose/admin.sql"}
     for path in mounted:
         assert f"```sql\n{(project / path).read_text()}```" in readme
 
