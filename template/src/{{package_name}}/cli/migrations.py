@@ -99,6 +99,11 @@ def _migrate(args: argparse.Namespace) -> int:
         raise _failure(error) from None
     except RevisionError as error:  # a revision the history does not have, or cannot reach
         raise CommandError(f"cannot migrate to {args.revision!r}: {error}") from None
+    except AssertionError:
+        # Alembic asserts, where it would raise its CommandError, when a relative revision
+        # (head+1, base+9) walks past an end of the history.
+        reason = "it walks past an end of the migration history"
+        raise CommandError(f"cannot migrate to {args.revision!r}: {reason}") from None
     return 0
 
 
