@@ -63,11 +63,9 @@ def server(
     installed: Installed, variant: Variant, create_database: Callable[[str], str]
 ) -> Iterator[str]:
     """`{package} migrate`, then `{package} runserver` on a free port; yields its base URL."""
-    env = {
-        **os.environ,
-        **installed.env,
-        "DATABASE_URL": create_database(f"{variant.database_name}_served"),
-    }
+    # No pooler runs here: migrations and the service both talk to PostgreSQL itself.
+    url = create_database(f"{variant.database_name}_served")
+    env = {**os.environ, **installed.env, "DATABASE_URL": url, "DIRECT_DATABASE_URL": url}
     command = [str(installed.python), "-m", PACKAGE_NAME]
     subprocess.run(
         [*command, "migrate"], cwd=installed.path, env=env, check=True, capture_output=True
