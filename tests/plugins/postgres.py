@@ -79,6 +79,9 @@ def cluster() -> object:
         if info.exists():
             return _saved_cluster(info)
         cluster = PostgresCluster.start()
+        # This module is no plugin here, so its session end would not delete the copy of
+        # initdb's output it keeps for the next cluster; the run starts no other.
+        cluster_module.remove_fresh_data_dirs()
         info.write_text(json.dumps(dataclasses.asdict(cluster), default=str))
         return cluster
 

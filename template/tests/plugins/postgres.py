@@ -324,10 +324,15 @@ def _copy_data_dir(source: Path, target: Path, os_user: str | None) -> None:
                 os.chown(path, owner.pw_uid, owner.pw_gid, follow_symlinks=False)
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
+def remove_fresh_data_dirs() -> None:
+    """Delete the data directories kept for new clusters; the session's end does it."""
     for data_dir in _fresh_data_dirs.values():
         shutil.rmtree(data_dir.parent, ignore_errors=True)
     _fresh_data_dirs.clear()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    remove_fresh_data_dirs()
 
 
 @contextlib.contextmanager
